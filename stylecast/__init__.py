@@ -1,0 +1,62 @@
+"""stylecast: fashion images in folders -> a season and trend classifier you can trust.
+
+The public API is re-exported here; heavy modules (torch, timm) load on first use, so
+``import stylecast`` and ``stylecast --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # configuration and errors
+    "TrainConfig": "stylecast.config",
+    "EvaluateConfig": "stylecast.config",
+    "load_config": "stylecast.config",
+    "StylecastError": "stylecast.errors",
+    "ConfigError": "stylecast.errors",
+    "DataError": "stylecast.errors",
+    "ModelError": "stylecast.errors",
+    "RunError": "stylecast.errors",
+    "MissingDependencyError": "stylecast.errors",
+    "NotFittedError": "stylecast.errors",
+    # data
+    "Dataset": "stylecast.data",
+    "ImageCache": "stylecast.data",
+    "discover": "stylecast.data",
+    "split_dataset": "stylecast.data",
+    "make_lookbook": "stylecast.synthetic",
+    # model
+    "create_model": "stylecast.models",
+    "load_model": "stylecast.models",
+    "model_summary": "stylecast.models",
+    "list_backbones": "stylecast.models",
+    # stages
+    "train": "stylecast.train",
+    "TrainResult": "stylecast.train",
+    "evaluate": "stylecast.evaluate",
+    "EvaluationResult": "stylecast.evaluate",
+    "build_report": "stylecast.report",
+    "run_demo": "stylecast.demo",
+    # numbers
+    "classification_metrics": "stylecast.metrics",
+    "mcnemar_test": "stylecast.metrics",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stylecast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""Subcommand groups of the ``stylecast`` CLI (see :mod:`stylecast.cli`)."""

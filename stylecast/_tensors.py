@@ -1,0 +1,146 @@
+"""Batches straight from the decoded-pixel cache, augmented on tensors.
+
+No PIL and no per-sample Python transforms in the hot loop: a batch of uint8 pixels is
+indexed out of the memory-mapped cache, converted once, and augmented for the whole
+batch with one ``affine_grid``/``grid_sample`` call (random resized crop + flip).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["to_input", "augment_batch", "iterate_batches", "predict_logits", "autocast_for"]
+
+
+def to_input(
+    batch_u8: np.ndarray | torch.Tensor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """uint8 NHWC pixels -> normalised float NCHW tensor in channels_last memory."""
+    arr = batch_u8 if isinstance(batch_u8, torch.Tensor) else np.array(batch_u8, copy=True)
+    t = torch.as_tensor(arr).to(device)
+    x = t.permute(0, 3, 1, 2).float().div_(255.0)
+    m = torch.tensor(mean, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+    return ((x - m) / s).contiguous(memory_format=torch.channels_last)
+
+
+def augment_batch(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    scale: tuple[float, float] = (0.7, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    flip: bool = True,
+    color_jitter: float = 0.0,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """Random resized crop (keeping most of the garment), horizontal flip, optional jitter.
+
+    ``x`` is a normalised NCHW batch; ``fill`` is the normalised value of the border colour
+    (crops stay inside the image, so it only matters for rounding at the edges).
+    """
+    n = x.shape[0]
+    g = generator
+    area = torch.empty(n).uniform_(scale[0], scale[1], generator=g)
+    log_r = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=g)
+    r = torch.exp(log_r)
+    sw = torch.sqrt(area * r).clamp(max=1.0)
+    sh = torch.sqrt(area / r).clamp(max=1.0)
+    tx = (torch.rand(n, generator=g) * 2 - 1) * (1 - sw)
+    ty = (torch.rand(n, generator=g) * 2 - 1) * (1 - sh)
+    sx = sw.clone()
+    if flip:
+        sx = torch.where(torch.rand(n, generator=g) < 0.5, -sx, sx)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2] = sx, tx
+    theta[:, 1, 1], theta[:, 1, 2] = sh, ty
+    theta = theta.to(x.device, x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    out = out + fill
+    if color_jitter > 0:
+        b = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter
+        c = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter
+        mean = out.mean(dim=(1, 2, 3), keepdim=True)
+        out = (out - mean) * c.to(out) + mean * b.to(out)
+    return out.contiguous(memory_format=torch.channels_last)
+
+
+def iterate_batches(
+    indices: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    rng: np.random.Generator | None = None,
+    drop_last: bool = False,
+) -> Iterator[np.ndarray]:
+    """Index batches; shuffled by ``rng``. The last short batch is kept unless asked."""
+    idx = np.asarray(indices)
+    if shuffle:
+        assert rng is not None  # internal invariant, not user input
+        idx = idx[rng.permutation(len(idx))]
+    stop = len(idx) - (len(idx) % batch_size if drop_last and len(idx) > batch_size else 0)
+    for start in range(0, stop, batch_size):
+        yield (
+            np.sort(idx[start : start + batch_size])
+            if not shuffle
+            else idx[start : start + batch_size]
+        )
+
+
+def autocast_for(device: torch.device, precision: str) -> Any:
+    """bf16 autocast on a CPU that has bf16 kernels, AMP (fp16/bf16) on CUDA, else nothing."""
+    if precision == "fp32":
+        return nullcontext()
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    if precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16()):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def cpu_has_fast_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - older builds lack the op
+        return False
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: nn.Module,
+    pixels: np.ndarray,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    features: bool = False,
+    progress: Any = None,
+) -> np.ndarray:
+    """Logits (or pooled pre-logit features) for uint8 NHWC ``pixels``, in float32."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    for start in range(0, len(pixels), batch_size):
+        x = to_input(pixels[start : start + batch_size], mean, std, device)
+        y = model.forward_head(model.forward_features(x), pre_logits=True) if features else model(x)
+        outs.append(y.float().cpu().numpy())
+        if progress is not None:
+            progress(len(x))
+    model.train(was_training)
+    if not outs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(outs).astype(np.float32)

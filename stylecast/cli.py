@@ -1,0 +1,88 @@
+"""The ``stylecast`` command line: thin subcommands over the Python API.
+
+Each subcommand parses its flags, calls one API function and prints the result. A
+:class:`~stylecast.errors.StylecastError` becomes one line on stderr and exit code 1;
+tracebacks are shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from stylecast import __version__
+from stylecast.errors import StylecastError
+
+__all__ = ["main", "build_parser"]
+
+# Each module defines ``register(subparsers)``; one module per group of subcommands.
+COMMAND_MODULES = (
+    "stylecast._cli.core",
+    "stylecast._cli.data",
+    "stylecast._cli.tune",
+    "stylecast._cli.insight",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylecast",
+        description="Fashion images in folders -> a season classifier you can trust: "
+        "check data, train, tune, evaluate and report.",
+        epilog="Run `stylecast COMMAND --help` for a command's options. "
+        "Start with `stylecast demo`.",
+    )
+    parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks instead of one-line errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command group not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    debug = args.debug or os.environ.get("STYLECAST_DEBUG") == "1"
+    try:
+        return int(args.func(args) or 0)
+    except StylecastError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(
+            "interrupted; a training run continues with `stylecast train --resume RUN`",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback "
+            "and please report it)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
