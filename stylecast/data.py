@@ -44,6 +44,8 @@ __all__ = [
     "prepare_images",
     "split_dataset",
     "default_cache_dir",
+    "RunData",
+    "prepare_run_data",
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -433,3 +435,64 @@ def split_dataset(
         for g in members[cursor:]:
             assignment[g] = "train"
     return pd.Series([assignment[g] for g in groups], index=table.index, name="split")
+
+
+# --------------------------------------------------------------------------- run data
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A dataset decoded at the run's size and split: everything a stage needs of the data."""
+
+    dataset: Dataset
+    prepared: PreparedImages
+    table: pd.DataFrame  # readable rows with a 'split' column, aligned with prepared.pixels
+    classes: list[str]
+    y: np.ndarray
+    check: dict[str, Any] = field(default_factory=dict)  # written to the run's data_check.json
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.table["split"].to_numpy() == split)
+
+
+def prepare_run_data(
+    data: str | os.PathLike[str],
+    cfg: Any,  # TrainConfig (typed loosely: config imports nothing from data)
+    *,
+    splits_csv: str | os.PathLike[str] | None = None,
+    cache: ImageCache | None = None,
+    progress: bool = True,
+) -> RunData:
+    """Discover, decode (cached) and split ``data``; reuse ``splits_csv`` when given."""
+    ds = discover(data)
+    prepared = prepare_images(ds.table, cfg.img_size, cache=cache, progress=progress)
+    table = prepared.table.copy()
+    if splits_csv is not None:
+        saved = pd.read_csv(splits_csv, dtype=str, keep_default_na=False)
+        lookup = dict(zip(saved["path"], saved["split"], strict=True))
+        table["split"] = [lookup.get(p, "") for p in table["relpath"]]
+        table = table[table["split"] != ""].reset_index(drop=True)
+        keep = np.isin(prepared.table["relpath"].to_numpy(), table["relpath"].to_numpy())
+        prepared = PreparedImages(
+            pixels=prepared.pixels[np.flatnonzero(keep)] if not keep.all() else prepared.pixels,
+            table=prepared.table[keep].reset_index(drop=True),
+            digests=[d for d, k in zip(prepared.digests, keep, strict=True) if k],
+            skipped=prepared.skipped,
+            cache_file=prepared.cache_file,
+        )
+    else:
+        table["split"] = split_dataset(
+            table,
+            val_fraction=cfg.val_fraction,
+            test_fraction=cfg.test_fraction,
+            seed=cfg.seed,
+            group_column=cfg.group_column,
+        ).to_numpy()
+    classes = list(ds.classes)
+    missing = [
+        c for c in classes if not ((table["label"] == c) & (table["split"] == "train")).any()
+    ]
+    if missing:
+        raise DataError(f"no readable training images for class(es) {', '.join(missing)}")
+    y = np.array([classes.index(lbl) for lbl in table["label"]], dtype=np.int64)
+    return RunData(ds, prepared, table, classes, y)

@@ -43,14 +43,7 @@ from stylecast._tensors import (
     to_input,
 )
 from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
-from stylecast.data import (
-    Dataset,
-    ImageCache,
-    PreparedImages,
-    discover,
-    prepare_images,
-    split_dataset,
-)
+from stylecast.data import ImageCache, RunData, prepare_run_data
 from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.models import (
     create_model,
@@ -60,7 +53,7 @@ from stylecast.models import (
     state_dict_digest,
 )
 
-__all__ = ["TrainResult", "train", "prepare_run_data", "RunData", "EpochCallback"]
+__all__ = ["TrainResult", "train", "EpochCallback"]
 
 EpochCallback = Callable[[dict[str, Any]], None]
 """Called after every epoch with its history row; may raise to stop (tuning prunes this way)."""
@@ -80,63 +73,6 @@ class TrainResult:
     history: list[dict[str, Any]]
     seconds: float
     skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RunData:
-    """A dataset decoded at the run's size and split: everything a stage needs of the data."""
-
-    dataset: Dataset
-    prepared: PreparedImages
-    table: pd.DataFrame  # readable rows with a 'split' column, aligned with prepared.pixels
-    classes: list[str]
-    y: np.ndarray
-
-    def indices(self, split: str) -> np.ndarray:
-        return np.flatnonzero(self.table["split"].to_numpy() == split)
-
-
-def prepare_run_data(
-    data: str | os.PathLike[str],
-    cfg: TrainConfig,
-    *,
-    splits_csv: str | os.PathLike[str] | None = None,
-    cache: ImageCache | None = None,
-    progress: bool = True,
-) -> RunData:
-    """Discover, decode (cached) and split ``data``; reuse ``splits_csv`` when given."""
-    ds = discover(data)
-    prepared = prepare_images(ds.table, cfg.img_size, cache=cache, progress=progress)
-    table = prepared.table.copy()
-    if splits_csv is not None:
-        saved = pd.read_csv(splits_csv, dtype=str, keep_default_na=False)
-        lookup = dict(zip(saved["path"], saved["split"], strict=True))
-        table["split"] = [lookup.get(p, "") for p in table["relpath"]]
-        table = table[table["split"] != ""].reset_index(drop=True)
-        keep = np.isin(prepared.table["relpath"].to_numpy(), table["relpath"].to_numpy())
-        prepared = PreparedImages(
-            pixels=prepared.pixels[np.flatnonzero(keep)] if not keep.all() else prepared.pixels,
-            table=prepared.table[keep].reset_index(drop=True),
-            digests=[d for d, k in zip(prepared.digests, keep, strict=True) if k],
-            skipped=prepared.skipped,
-            cache_file=prepared.cache_file,
-        )
-    else:
-        table["split"] = split_dataset(
-            table,
-            val_fraction=cfg.val_fraction,
-            test_fraction=cfg.test_fraction,
-            seed=cfg.seed,
-            group_column=cfg.group_column,
-        ).to_numpy()
-    classes = list(ds.classes)
-    missing = [
-        c for c in classes if not ((table["label"] == c) & (table["split"] == "train")).any()
-    ]
-    if missing:
-        raise DataError(f"no readable training images for class(es) {', '.join(missing)}")
-    y = np.array([classes.index(lbl) for lbl in table["label"]], dtype=np.int64)
-    return RunData(ds, prepared, table, classes, y)
 
 
 def _default_run_dir(data: str | os.PathLike[str]) -> Path:
@@ -354,12 +290,16 @@ def train(
     on_epoch: EpochCallback | None = None,
     cache: ImageCache | None = None,
     write_summary: bool = True,
+    splits_csv: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train a classifier on ``data`` into the run folder ``out``.
 
     With ``resume=True``, ``out`` is an existing run: its saved config and data are used
     (a ``cfg`` or ``data`` that differ raise ``RunError`` naming the differences) and
     training continues from the last checkpoint.
+
+    ``splits_csv`` (a run's ``splits.csv``) makes a new run use exactly that split instead
+    of computing one; ``on_epoch`` is called with every epoch's history row.
     """
     t_start = time.perf_counter()
     cache = cache or ImageCache()
@@ -370,7 +310,7 @@ def train(
             raise DataError("no data given: pass an image folder or manifest")
         cfg = cfg or TrainConfig()
         run = Path(out) if out is not None else _default_run_dir(data)
-        if (run / "model.json").exists() or (run / "checkpoint").exists():
+        if any((run / n).exists() for n in ("model.json", "checkpoint", "config.yaml")):
             raise RunError(
                 f"{run} already holds a run; choose another --out, or continue it with --resume"
             )
@@ -382,7 +322,11 @@ def train(
 
     # Everything that can fail on bad input happens before the run folder is created.
     rd = prepare_run_data(
-        data, cfg, splits_csv=run / "splits.csv" if resume else None, cache=cache, progress=progress
+        data,
+        cfg,
+        splits_csv=run / "splits.csv" if resume else splits_csv,
+        cache=cache,
+        progress=progress,
     )
     model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
     prep = preprocessing_for(cfg.model, cfg.img_size) | {"fill": 255}
@@ -471,6 +415,8 @@ def _train_in_run(
         atomic_write_text(run / "splits.csv", splits[cols].to_csv(index=False))
         if rd.prepared.skipped:
             atomic_write_json(run / "skipped.json", rd.prepared.skipped)
+        if rd.check:
+            atomic_write_json(run / "data_check.json", rd.check)
         if write_summary:
             atomic_write_text(run / "model_summary.txt", model_summary(model, cfg.img_size) + "\n")
 

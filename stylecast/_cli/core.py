@@ -1,4 +1,4 @@
-"""Core subcommands: demo, train, evaluate, report, model."""
+"""Core subcommands: demo, train, model."""
 
 from __future__ import annotations
 
@@ -37,33 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_train_options(p)
     p.set_defaults(func=_train)
-
-    p = sub.add_parser(
-        "evaluate",
-        help="score a run on its held-out test split (or on other data)",
-        description="Evaluate RUN's model: on the run's own test split by default, or on every "
-        "image of DATA. Writes evaluation.json, predictions.csv and figures into RUN.",
-    )
-    p.add_argument("run", help="run folder")
-    p.add_argument(
-        "data", nargs="?", help="other labelled data to score (default: the run's test split)"
-    )
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap resamples for the CI")
-    p.add_argument(
-        "--no-calibrate",
-        dest="calibrate",
-        action="store_const",
-        const=False,
-        help="skip temperature scaling",
-    )
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_evaluate)
-
-    p = sub.add_parser("report", help="write the run's self-contained HTML report")
-    p.add_argument("run", help="run folder")
-    p.add_argument("--out", help="HTML file (default RUN/report.html)")
-    p.set_defaults(func=_report)
 
     p = sub.add_parser("model", help="backbones: list them, or print a layer summary")
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
@@ -121,32 +94,6 @@ def _train(args: argparse.Namespace) -> int:
         rep = build_report(result.run_dir)
         print(f"report: {rep.path}")
     print(f"run folder: {result.run_dir}")
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from stylecast.config import EvaluateConfig, load_config
-    from stylecast.evaluate import evaluate, format_evaluation
-
-    cfg = load_config(
-        EvaluateConfig,
-        overrides={
-            "batch_size": args.batch_size,
-            "n_bootstrap": args.n_bootstrap,
-            "calibrate": args.calibrate,
-        },
-    )
-    result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
-    print(format_evaluation(result.metrics))
-    print(f"wrote {Path(args.run) / 'evaluation.json'} and {result.predictions_csv}")
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    from stylecast.report import build_report
-
-    result = build_report(args.run, args.out)
-    print(f"report: {result.path}")
     return 0
 
 
