@@ -40,6 +40,9 @@ _EXPORTS = {
     "evaluate": "stylecast.evaluate",
     "EvaluationResult": "stylecast.evaluate",
     "build_report": "stylecast.report",
+    "Predictor": "stylecast.predict",
+    "predict": "stylecast.predict",
+    "SeasonClassifier": "stylecast.classifier",
     "run_demo": "stylecast.demo",
     # numbers
     "classification_metrics": "stylecast.metrics",

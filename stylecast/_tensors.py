@@ -17,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["to_input", "augment_batch", "iterate_batches", "predict_logits", "autocast_for"]
+__all__ = [
+    "to_input",
+    "augment_batch",
+    "iterate_batches",
+    "predict_logits",
+    "amp_dtype",
+    "autocast_for",
+]
 
 
 def to_input(
@@ -99,16 +106,25 @@ def iterate_batches(
         )
 
 
-def autocast_for(device: torch.device, precision: str) -> Any:
-    """bf16 autocast on a CPU that has bf16 kernels, AMP (fp16/bf16) on CUDA, else nothing."""
+def amp_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device`` (None = full fp32).
+
+    CUDA: bf16 where the GPU has it, else fp16 (with loss scaling). CPU: bf16 only
+    where oneDNN has bf16 kernels (AVX512-BF16/AMX); elsewhere bf16 is slower than fp32.
+    """
     if precision == "fp32":
-        return nullcontext()
+        return None
     if device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16()):
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return nullcontext()
+        return torch.bfloat16
+    return None
+
+
+def autocast_for(device: torch.device, precision: str) -> Any:
+    """An autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
+    dtype = amp_dtype(device, precision)
+    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -131,7 +147,8 @@ def predict_logits(
     progress: Any = None,
 ) -> np.ndarray:
     """Logits (or pooled pre-logit features) for uint8 NHWC ``pixels``, in float32."""
-    was_training = model.training
+    # Restore each module's own mode afterwards: frozen layers must stay in eval mode.
+    modes = {m: m.training for m in model.modules()}
     model.eval()
     outs = []
     for start in range(0, len(pixels), batch_size):
@@ -140,7 +157,8 @@ def predict_logits(
         outs.append(y.float().cpu().numpy())
         if progress is not None:
             progress(len(x))
-    model.train(was_training)
+    for m, training in modes.items():
+        m.training = training
     if not outs:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(outs).astype(np.float32)

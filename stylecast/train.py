@@ -36,6 +36,7 @@ from torch import nn
 from stylecast import __version__
 from stylecast._io import atomic_path, atomic_write_json, atomic_write_text, read_json
 from stylecast._tensors import (
+    amp_dtype,
     augment_batch,
     autocast_for,
     iterate_batches,
@@ -276,8 +277,13 @@ def _write_metrics(run: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(run / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
 
 
-class _Stop(Exception):
-    """Early stopping inside a phase."""
+def _tensorboard_writer(run: Path) -> Any:
+    """A TensorBoard writer into ``run/tensorboard`` when tensorboard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is an optional extra
+        return None
+    return SummaryWriter(log_dir=str(run / "tensorboard"))
 
 
 def train(
@@ -442,6 +448,7 @@ def _train_in_run(
 
     phases = {"head": ["head"], "finetune": ["finetune"], "warmup": ["head", "finetune"]}[cfg.mode]
     state.setdefault("completed", [])
+    tb = _tensorboard_writer(run)
     weights_digest = None
 
     def checkpoint(extra: dict[str, Any] | None = None) -> None:
@@ -460,6 +467,10 @@ def _train_in_run(
         """Add an epoch's row; returns whether training should stop early."""
         nonlocal best_weights
         state["history"].append(row)
+        if tb is not None:
+            for key in ("train_loss", "val_loss", "val_accuracy", "lr", "images_per_s"):
+                tb.add_scalar(f"{row['phase']}/{key}", row[key], len(state["history"]))
+            tb.flush()
         if _better(row, state["best"]):
             state["best"] = {k: row[k] for k in ("phase", "epoch", "val_accuracy", "val_loss")}
             best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -502,6 +513,8 @@ def _train_in_run(
         state["completed"].append(phase)
         checkpoint()
 
+    if tb is not None:
+        tb.close()
     if best_weights is not None:
         model.load_state_dict(best_weights)
     best = state["best"]
@@ -698,6 +711,11 @@ def _finetune_phase(
     mean, std = prep["mean"], prep["std"]
     fill = (1.0 - mean[0]) / std[0]
     y_all = torch.from_numpy(rd.y)
+    # fp16 autocast (CUDA without bf16) needs loss scaling; bf16 and fp32 do not.
+    scaler = torch.amp.GradScaler(
+        device.type,
+        enabled=device.type == "cuda" and amp_dtype(device, cfg.precision) == torch.float16,
+    )
     epoch_times: list[float] = []
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         if cfg.unfreeze == "blocks" and cfg.mode == "warmup":
@@ -725,10 +743,12 @@ def _finetune_phase(
                 logits.float(), yb, weight=weight, label_smoothing=cfg.label_smoothing
             )
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if cfg.grad_clip > 0:
+                scaler.unscale_(opt)
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             total += loss.item() * len(idx)
             seen += len(idx)

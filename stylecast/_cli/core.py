@@ -38,6 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_train_options(p)
     p.set_defaults(func=_train)
 
+    p = sub.add_parser(
+        "predict",
+        help="predict the season of new images with a trained run",
+        description="Predict every image given (files or folders) with RUN's model; prints a "
+        "table, or writes it with --out. Probabilities are calibrated when RUN was evaluated.",
+    )
+    p.add_argument("run", help="run folder")
+    p.add_argument("images", nargs="+", help="image files or folders")
+    p.add_argument("--out", help="write the predictions as CSV here")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(func=_predict)
+
     p = sub.add_parser("model", help="backbones: list them, or print a layer summary")
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     q = msub.add_parser("list", help="backbones with offline ImageNet weights")
@@ -94,6 +106,21 @@ def _train(args: argparse.Namespace) -> int:
         rep = build_report(result.run_dir)
         print(f"report: {rep.path}")
     print(f"run folder: {result.run_dir}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from stylecast._io import atomic_write_text
+    from stylecast.predict import predict
+
+    table, skipped = predict(args.run, args.images, batch_size=args.batch_size)
+    for s in skipped:
+        print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    if args.out:
+        atomic_write_text(args.out, table.to_csv(index=False))
+        print(f"wrote {len(table)} predictions to {args.out}")
+    else:
+        print(table.to_string(index=False) if len(table) else "no readable images")
     return 0
 
 

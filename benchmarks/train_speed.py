@@ -1,0 +1,123 @@
+"""Training speed on a CPU: stylecast's engine against a plain PyTorch reference loop.
+
+(a) full fine-tune images/s: stylecast (decoded-pixel cache, tensor augmentation,
+    channels_last, bf16 autocast where the CPU has it) against a plain loop (timm model +
+    torchvision ImageFolder + PIL transforms + DataLoader with 2 workers, fp32), same
+    model, batch size and input size, over the same training images.
+(b) ``head`` mode end to end with its features already cached (discover, load the
+    model, train the head, save the run) against one fine-tune epoch of the same data.
+
+Usage:  python benchmarks/train_speed.py [--data ../shared/data/fpi-season] [--img-size 224]
+        [--batch-size 32] [--plain-images 640]
+Targets: (a) >= 2x, (b) >= 20x. Prints the figures and ratios; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from stylecast import TrainConfig, train  # noqa: E402
+from stylecast.data import discover  # noqa: E402
+from stylecast.models import create_model  # noqa: E402
+
+
+def plain_loop_images_per_s(
+    paths: list[str], labels: list[int], img_size: int, batch: int
+) -> float:
+    """The loop a tutorial writes: ImageFolder-style dataset, PIL transforms, DataLoader."""
+    from PIL import Image
+    from torch.utils.data import DataLoader, Dataset
+    from torchvision import transforms
+
+    tf = transforms.Compose(
+        [
+            transforms.RandomResizedCrop(img_size, scale=(0.7, 1.0)),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
+
+    class Folder(Dataset):
+        def __len__(self) -> int:
+            return len(paths)
+
+        def __getitem__(self, i: int):
+            return tf(Image.open(paths[i]).convert("RGB")), labels[i]
+
+    loader = DataLoader(Folder(), batch_size=batch, shuffle=True, num_workers=2, drop_last=True)
+    model = create_model("efficientnet_lite0", 2).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=5e-4)
+    seen, t0 = 0, time.perf_counter()
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen += len(x)
+    return seen / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "fpi-season"))
+    ap.add_argument("--img-size", type=int, default=224)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--plain-images", type=int, default=640, help="images timed in the plain loop")
+    args = ap.parse_args()
+    if not Path(args.data).exists():
+        sys.exit(f"error: {args.data} does not exist (this benchmark needs ../shared/data)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    common = dict(
+        img_size=args.img_size, batch_size=args.batch_size, group_column="group", patience=0, seed=0
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        # Head mode, twice: the first run fills the feature cache, the second is what we time.
+        train(args.data, TrainConfig(mode="head", **common), Path(tmp) / "h0", progress=False)
+        t0 = time.perf_counter()
+        train(args.data, TrainConfig(mode="head", **common), Path(tmp) / "h1", progress=False)
+        head_s = time.perf_counter() - t0
+
+        ft = train(
+            args.data,
+            TrainConfig(mode="finetune", epochs=1, **common),
+            Path(tmp) / "ft",
+            progress=False,
+        )
+        row = ft.history[0]
+        ours_ips, epoch_s = row["images_per_s"], row["seconds"]
+
+        ds = discover(args.data)
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(ds.table), size=min(args.plain_images, len(ds.table)), replace=False)
+        paths = ds.table["path"].to_numpy()[pick].tolist()
+        labels = [ds.classes.index(lbl) for lbl in ds.table["label"].to_numpy()[pick]]
+        plain_ips = plain_loop_images_per_s(paths, labels, args.img_size, args.batch_size)
+
+    print(f"\n(a) full fine-tune at {args.img_size}px, batch {args.batch_size}")
+    print(f"    plain loop (ImageFolder + PIL + DataLoader x2, fp32): {plain_ips:7.1f} img/s")
+    print(f"    stylecast finetune (cached pixels, bf16 where fast):   {ours_ips:7.1f} img/s")
+    print(f"    ratio: {ours_ips / plain_ips:.2f}x  (target >= 2x)")
+    print("\n(b) head mode end to end, features cached, vs one fine-tune epoch")
+    print(f"    one fine-tune epoch (train + validation): {epoch_s:7.1f} s")
+    print(f"    head mode, whole run:                     {head_s:7.1f} s")
+    print(f"    ratio: {epoch_s / head_s:.1f}x  (target >= 20x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Predict stage: a trained run folder -> calibrated season probabilities for new images.
+
+Only the run folder is needed: ``model.json`` holds the architecture, classes,
+preprocessing and the temperature fitted by ``evaluate``; weights are safetensors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from stylecast._tensors import predict_logits
+from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image
+from stylecast.errors import DataError
+from stylecast.metrics import softmax
+from stylecast.models import load_model
+
+__all__ = ["Predictor", "predict", "expand_image_paths"]
+
+ImageLike = str | os.PathLike[str] | Image.Image | np.ndarray
+
+
+def expand_image_paths(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given, folders expanded to the images below them (sorted)."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(
+                sorted(
+                    f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
+                )
+            )
+        elif p.exists():
+            out.append(p)
+        else:
+            raise DataError(f"{p} does not exist")
+    return out
+
+
+class Predictor:
+    """A loaded model with its preprocessing and calibration."""
+
+    def __init__(self, model: torch.nn.Module, meta: dict[str, Any]) -> None:
+        self.model = model.eval()
+        self.meta = meta
+        self.classes_ = list(meta["classes"])
+        self.prep = meta["preprocessing"]
+        self.temperature = float(meta.get("temperature", 1.0))
+
+    @classmethod
+    def from_run(cls, run: str | os.PathLike[str]) -> Predictor:
+        model, meta = load_model(run)
+        return cls(model, meta)
+
+    def _pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
+        size, fill = int(self.prep["img_size"]), int(self.prep.get("fill", 255))
+        arrays = []
+        for im in images:
+            if isinstance(im, np.ndarray):
+                if im.ndim != 3 or im.shape[2] != 3:
+                    raise DataError(f"an image array must be HxWx3 uint8, got shape {im.shape}")
+                im = Image.fromarray(im.astype(np.uint8))
+            if not isinstance(im, Image.Image):
+                im = load_image(im)
+            arrays.append(letterbox(im.convert("RGB"), size, fill))
+        return np.stack(arrays) if arrays else np.zeros((0, size, size, 3), np.uint8)
+
+    def logits(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
+        pixels = self._pixels(list(images))
+        if len(pixels) == 0:
+            return np.zeros((0, len(self.classes_)), np.float32)
+        return predict_logits(
+            self.model, pixels, self.prep["mean"], self.prep["std"], batch_size=batch_size
+        )
+
+    def predict_proba(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
+        """Calibrated class probabilities, shape (N, C), columns in ``classes_`` order."""
+        logits = self.logits(images, batch_size)
+        if len(logits) == 0:
+            return logits
+        return softmax(logits, self.temperature)
+
+    def predict(self, images: Sequence[ImageLike], batch_size: int = 64) -> list[str]:
+        proba = self.predict_proba(images, batch_size)
+        return [self.classes_[i] for i in proba.argmax(1)]
+
+
+def predict(
+    run: str | os.PathLike[str],
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    batch_size: int = 64,
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Predict every image under ``paths``; unreadable files are skipped and returned."""
+    predictor = Predictor.from_run(run)
+    files = expand_image_paths(paths)
+    if not files:
+        raise DataError("no images to predict: give image files or folders holding images")
+    good, skipped = [], []
+    for f in files:
+        try:
+            good.append((f, load_image(f)))
+        except DataError as exc:
+            skipped.append({"path": str(f), "reason": str(exc).split(": ", 1)[-1]})
+    proba = predictor.predict_proba([im for _, im in good], batch_size)
+    table = pd.DataFrame({"path": [str(f) for f, _ in good]})
+    if len(good):
+        table["predicted"] = [predictor.classes_[i] for i in proba.argmax(1)]
+        table["confidence"] = proba.max(1).round(6)
+        for j, c in enumerate(predictor.classes_):
+            table[f"p_{c}"] = proba[:, j].round(6)
+    return table, skipped
