@@ -28,6 +28,8 @@ _EXPORTS = {
     "ImageCache": "stylecast.data",
     "discover": "stylecast.data",
     "split_dataset": "stylecast.data",
+    "check_data": "stylecast.data",
+    "render_data_section": "stylecast.data_report",
     "make_lookbook": "stylecast.synthetic",
     # model
     "create_model": "stylecast.models",

@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours or the user's.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         if debug:
             raise

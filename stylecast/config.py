@@ -37,6 +37,11 @@ class TrainConfig:
         val_fraction, test_fraction: split ratios (stratified by label).
         group_column: manifest column whose groups never straddle two splits.
         drop_duplicates: keep one image of each near-duplicate cluster.
+        split_strategy: ``stratified`` (by label, grouped) or ``time`` (the latest
+        ``time_column`` values test, the ones before validate, earlier ones train).
+        dup_threshold: near-duplicate perceptual-hash distance in bits of 64 (-1: exact
+        file copies only); near-duplicates always share a split.
+        max_leakage: near-duplicate pairs allowed across splits before training refuses.
     Model
         model: backbone name (see ``stylecast models``); pretrained: start from
         ImageNet weights; weights: a safetensors or state-dict ``.pth`` file instead.
@@ -49,18 +54,22 @@ class TrainConfig:
     """
 
     # data and split
-    img_size: int = 224
+    img_size: int = 128  # CPU-first: 128 px trains ~3x faster than 224 (pass 224 on a GPU)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     group_column: str | None = None
     drop_duplicates: bool = False
+    split_strategy: str = "stratified"
+    time_column: str = "period"
+    dup_threshold: int = 6
+    max_leakage: int = 0
     # model
     model: str = "efficientnet_lite0"
     pretrained: bool = True
     weights: str | None = None
     # training
     mode: str = "warmup"
-    epochs: int = 4
+    epochs: int = 6
     head_epochs: int = 30
     unfreeze: str = "all"
     lr: float = 5e-4
@@ -90,6 +99,13 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be in [0, 1), got {v}")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ConfigError("val_fraction + test_fraction must leave at least 10% for training")
+        _check_choice("split_strategy", self.split_strategy, ("stratified", "time"))
+        if not -1 <= self.dup_threshold <= 64:
+            raise ConfigError(f"dup_threshold must be between -1 and 64, got {self.dup_threshold}")
+        if self.max_leakage < 0:
+            raise ConfigError(f"max_leakage must not be negative, got {self.max_leakage}")
+        if not self.time_column.strip():
+            raise ConfigError("time_column must name a manifest column, e.g. period")
         _check_choice("mode", self.mode, MODES)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("unfreeze", self.unfreeze, UNFREEZE)
@@ -114,7 +130,15 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """How a run is evaluated: batch size, bootstrap resamples and calibration bins."""
+    """How a run is evaluated.
+
+    batch_size: images per forward pass; n_bootstrap: resamples for the 95 % intervals
+    (0 = none); n_bins: confidence bins of ECE and the reliability diagram; calibrate:
+    fit the temperature on the validation split (else use the one in ``model.json``);
+    gallery_size: images per gallery (0 = no galleries); gradcam: Grad-CAM overlays in
+    the galleries; min_calibration_images: fewer validation images keep the old
+    temperature; seed: bootstrap seed.
+    """
 
     batch_size: int = 64
     n_bootstrap: int = 1000
@@ -122,6 +146,8 @@ class EvaluateConfig:
     calibrate: bool = True
     gallery_size: int = 12
     seed: int = 0
+    gradcam: bool = True
+    min_calibration_images: int = 10
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -240,3 +266,72 @@ def diff_configs(a: Any, b: Any, ignore: typing.Iterable[str] = ()) -> list[str]
     """Names of fields whose values differ between two configs of one class."""
     da, db = config_to_dict(a), config_to_dict(b)
     return [k for k in da if k not in set(ignore) and da[k] != db.get(k)]
+
+
+TUNE_METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
+TUNE_PRUNERS = ("median", "hyperband", "none")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """How a hyperparameter study runs (the trials' own settings are a TrainConfig).
+
+    trials: trials this command runs (split over ``workers``); re-running adds more.
+    timeout: seconds after which each worker starts no new trial (None = no limit).
+    workers: processes on this machine; other machines join with the same storage and name.
+    metric: ``val_accuracy`` (maximised) or ``val_loss`` (minimised), best epoch of a trial.
+    space: ``default`` (head mode unless the mode is fixed: head lr, batch size, weight
+        decay, head epochs, label smoothing), ``full`` (also mode, lr and fine-tune epochs)
+        or a YAML search-space file.
+    pruner: ``median``, ``hyperband`` or ``none``; pruner_startup_trials and
+        pruner_warmup_epochs: trials and epochs before the median pruner may prune.
+    storage: None (``OUT/study.db``, SQLite), an RDB URL (``postgresql://...``,
+        ``sqlite:///...``), a ``.db`` file, or a journal file (``journal:PATH`` / ``.log``).
+    study_name: None = ``stylecast-<data folder name>``.
+    heartbeat_interval, grace_period: seconds; an RDB trial without a heartbeat for
+        ``grace_period`` (default twice the interval) is failed so it never blocks the study.
+    sampler_seed: seed of the TPE sampler (None = random).
+    retrain_best: train the best configuration on train+val and evaluate once on test.
+    """
+
+    trials: int = 20
+    timeout: float | None = None
+    workers: int = 1
+    metric: str = "val_accuracy"
+    space: str = "default"
+    pruner: str = "median"
+    pruner_startup_trials: int = 5
+    pruner_warmup_epochs: int = 2
+    storage: str | None = None
+    study_name: str | None = None
+    heartbeat_interval: int = 30
+    grace_period: int | None = None
+    sampler_seed: int | None = None
+    retrain_best: bool = False
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        _check_choice("metric", self.metric, tuple(TUNE_METRICS))
+        _check_choice("pruner", self.pruner, TUNE_PRUNERS)
+        for name in ("trials", "workers", "heartbeat_interval"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("pruner_startup_trials", "pruner_warmup_epochs"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"timeout must be positive seconds, got {self.timeout}")
+        if self.grace_period is not None and self.grace_period <= self.heartbeat_interval:
+            raise ConfigError(
+                f"grace_period ({self.grace_period}s) must be longer than heartbeat_interval "
+                f"({self.heartbeat_interval}s), or a live trial would be failed"
+            )
+        if not self.space.strip():
+            raise ConfigError("space must be 'default', 'full' or a search-space YAML file")
+        if self.study_name is not None and not self.study_name.strip():
+            raise ConfigError("study_name must not be empty")
+
+    @property
+    def direction(self) -> str:
+        """``maximize`` or ``minimize``, from the metric."""
+        return TUNE_METRICS[self.metric]

@@ -47,6 +47,27 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--test-fraction", type=float, help="test share of the data")
     g.add_argument("--group-column", help="manifest column whose groups never straddle splits")
     g.add_argument(
+        "--drop-duplicates",
+        dest="drop_duplicates",
+        action="store_const",
+        const=True,
+        help="keep one image of each (near-)duplicate cluster",
+    )
+    g.add_argument(
+        "--split-strategy",
+        choices=("stratified", "time"),
+        help="stratified (default) or time: the latest --time-column values test",
+    )
+    g.add_argument("--time-column", help="column of periods for --split-strategy time (period)")
+    g.add_argument(
+        "--dup-threshold",
+        type=int,
+        help="near-duplicate phash distance, bits of 64 (default 6; -1 = exact copies only)",
+    )
+    g.add_argument(
+        "--max-leakage", type=int, help="near-duplicate pairs allowed across splits (default 0)"
+    )
+    g.add_argument(
         "--balance", choices=("none", "weights", "sampler"), help="handle class imbalance"
     )
     g.add_argument(
@@ -84,6 +105,11 @@ _KEYS = (
     "val_fraction",
     "test_fraction",
     "group_column",
+    "drop_duplicates",
+    "split_strategy",
+    "time_column",
+    "dup_threshold",
+    "max_leakage",
     "balance",
     "augment",
     "color_jitter",

@@ -1,0 +1,31 @@
+"""Write one benchmark's section into docs/benchmarks.md, leaving the other sections alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = (
+    "# Benchmarks\n\nEvery figure here was printed by a script in `benchmarks/`, run with the "
+    "command shown, on the machine described in its section. Each script measures stylecast "
+    "and a plain baseline in the same run, so the ratio is the figure to trust on a shared, "
+    "noisy machine.\n"
+)
+
+
+def write_section(heading: str, body: str) -> Path:
+    """Replace (or append) the ``## heading`` section of docs/benchmarks.md."""
+    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else HEADER
+    section = f"## {heading}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = (
+        pattern.sub(lambda _: section + "\n", text)
+        if pattern.search(text)
+        else (text.rstrip() + "\n\n" + section)
+    )
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    tmp = DOC.with_suffix(".md.tmp")
+    tmp.write_text(text.rstrip() + "\n", encoding="utf-8")
+    tmp.replace(DOC)
+    return DOC
