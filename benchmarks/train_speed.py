@@ -27,6 +27,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from stylecast import TrainConfig, train  # noqa: E402
 from stylecast.data import discover  # noqa: E402
@@ -76,13 +77,17 @@ def main() -> None:
     ap.add_argument("--img-size", type=int, default=224)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--plain-images", type=int, default=640, help="images timed in the plain loop")
+    ap.add_argument(
+        "--write-doc", action="store_true", help="write the figures into docs/benchmarks.md"
+    )
     args = ap.parse_args()
     if not Path(args.data).exists():
         sys.exit(f"error: {args.data} does not exist (this benchmark needs ../shared/data)")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
+    print(f"machine: {machine}")
     common = dict(
         img_size=args.img_size, batch_size=args.batch_size, group_column="group", patience=0, seed=0
     )
@@ -109,14 +114,23 @@ def main() -> None:
         labels = [ds.classes.index(lbl) for lbl in ds.table["label"].to_numpy()[pick]]
         plain_ips = plain_loop_images_per_s(paths, labels, args.img_size, args.batch_size)
 
-    print(f"\n(a) full fine-tune at {args.img_size}px, batch {args.batch_size}")
-    print(f"    plain loop (ImageFolder + PIL + DataLoader x2, fp32): {plain_ips:7.1f} img/s")
-    print(f"    stylecast finetune (cached pixels, bf16 where fast):   {ours_ips:7.1f} img/s")
-    print(f"    ratio: {ours_ips / plain_ips:.2f}x  (target >= 2x)")
-    print("\n(b) head mode end to end, features cached, vs one fine-tune epoch")
-    print(f"    one fine-tune epoch (train + validation): {epoch_s:7.1f} s")
-    print(f"    head mode, whole run:                     {head_s:7.1f} s")
-    print(f"    ratio: {epoch_s / head_s:.1f}x  (target >= 20x)")
+    lines = [
+        f"(a) full fine-tune at {args.img_size}px, batch {args.batch_size}",
+        f"    plain loop (ImageFolder + PIL + DataLoader x2, fp32): {plain_ips:7.1f} img/s",
+        f"    stylecast finetune (cached pixels, bf16 where fast):   {ours_ips:7.1f} img/s",
+        f"    ratio: {ours_ips / plain_ips:.2f}x  (target >= 2x)",
+        "(b) head mode end to end, features cached, vs one fine-tune epoch",
+        f"    one fine-tune epoch (train + validation): {epoch_s:7.1f} s",
+        f"    head mode, whole run:                     {head_s:7.1f} s",
+        f"    ratio: {epoch_s / head_s:.1f}x  (target >= 20x)",
+    ]
+    print("\n".join(lines))
+    if args.write_doc:
+        from _doc import write_section
+
+        body = f"Command: `python benchmarks/train_speed.py --write-doc` on {machine}.\n\n```\n"
+        body += "\n".join(lines) + "\n```"
+        print(f"wrote {write_section('Training speed', body)}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,11 @@ _EXPORTS = {
     "evaluate": "stylecast.evaluate",
     "EvaluationResult": "stylecast.evaluate",
     "build_report": "stylecast.report",
+    "explain": "stylecast.explain",
+    "Explanation": "stylecast.explain",
+    "compare": "stylecast.compare",
+    "CompareResult": "stylecast.compare",
+    "build_galleries": "stylecast.galleries",
     "Predictor": "stylecast.predict",
     "predict": "stylecast.predict",
     "SeasonClassifier": "stylecast.classifier",
@@ -52,6 +57,11 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+# Functions named like their module (stylecast.train.train, ...): once the submodule is
+# imported, Python sets ``stylecast.<name>`` to the *module*. A lazy lookup would then return
+# the module, so these are imported eagerly and always name the function.
+_SAME_NAME = ("train", "evaluate", "predict", "explain", "compare")
 
 
 def __getattr__(name: str) -> Any:
@@ -65,3 +75,11 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _bind_same_name_functions() -> None:
+    for name in _SAME_NAME:
+        globals()[name] = getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+_bind_same_name_functions()

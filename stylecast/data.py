@@ -1019,6 +1019,23 @@ class RunData:
         return np.flatnonzero(self.table["split"].to_numpy() == split)
 
 
+def _read_splits_file(path: Path) -> pd.DataFrame:
+    """A splits.csv given by the user: columns path and split, values train/val/test."""
+    if not path.is_file():
+        raise DataError(f"splits file {path} does not exist")
+    try:
+        saved = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - pandas raises many parser errors
+        raise DataError(f"cannot read splits file {path}: {exc}") from None
+    missing = [c for c in ("path", "split") if c not in saved.columns]
+    if missing:
+        raise DataError(f"splits file {path} needs columns path and split; missing {missing}")
+    bad = sorted(set(saved["split"]) - set(SPLITS))
+    if bad:
+        raise DataError(f"splits file {path} has split values {bad}; use train, val or test")
+    return saved
+
+
 def prepare_run_data(
     data: str | os.PathLike[str],
     cfg: Any,  # TrainConfig (typed loosely: config imports nothing from data)
@@ -1063,7 +1080,7 @@ def prepare_run_data(
     keep = dup_keep.copy()
     leakage: dict[str, Any] = {}
     if splits_csv is not None:
-        saved = pd.read_csv(splits_csv, dtype=str, keep_default_na=False)
+        saved = _read_splits_file(Path(splits_csv))
         lookup = dict(zip(saved["path"], saved["split"], strict=True))
         split = np.array([lookup.get(p, "") for p in table["relpath"]], dtype=object)
         keep &= split != ""

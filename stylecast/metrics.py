@@ -24,6 +24,7 @@ from stylecast.errors import DataError
 
 __all__ = [
     "classification_metrics",
+    "wilson_interval",
     "expected_calibration_error",
     "fit_temperature",
     "mcnemar_test",
@@ -161,6 +162,47 @@ def _bootstrap_ci(
     return [float(lo), float(hi)]
 
 
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> list[float] | None:
+    """Wilson score interval for a proportion ``successes / n``; ``None`` when ``n == 0``.
+
+    Unlike the normal approximation it stays inside ``[0, 1]`` and is sensible for the
+    small per-class counts of a test split (a class with 9 of 9 right is not "100 % +- 0").
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise DataError(f"need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return None
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    phat = successes / n
+    denom = 1.0 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def _balanced_accuracy_rows(
+    y: np.ndarray, correct: np.ndarray, n_classes: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Balanced accuracy of each bootstrap resample (rows of an index matrix)."""
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        yy, cc = y[idx], correct[idx]
+        recalls = []
+        present = []
+        for c in range(n_classes):
+            member = yy == c
+            den = member.sum(axis=1)
+            recalls.append(
+                np.divide((cc * member).sum(axis=1), den, where=den > 0, out=np.zeros(len(idx)))
+            )
+            present.append(den > 0)
+        r, m = np.stack(recalls), np.stack(present)
+        # As sklearn: the mean recall over the classes present in this resample.
+        return (r * m).sum(axis=0) / np.maximum(m.sum(axis=0), 1)
+
+    return statistic
+
+
 def _prf(y: np.ndarray, pred: np.ndarray, labels: np.ndarray, average: str) -> dict[str, float]:
     p, r, f, _ = skm.precision_recall_fscore_support(
         y, pred, labels=labels, average=average, zero_division=0
@@ -243,8 +285,10 @@ def classification_metrics(
 
     Returns:
         ``n``, ``accuracy``, ``accuracy_ci`` (95 % percentile bootstrap ``[lo, hi]``),
-        ``balanced_accuracy``, ``per_class`` (``{name: {precision, recall, f1,
-        support}}``), ``macro_avg`` and ``weighted_avg`` (``{precision, recall, f1}``),
+        ``balanced_accuracy`` and ``balanced_accuracy_ci`` (bootstrap, same seed),
+        ``per_class`` (``{name: {precision, recall, f1, support, precision_ci,
+        recall_ci}}``, the intervals Wilson 95 %), ``macro_avg`` and ``weighted_avg``
+        (``{precision, recall, f1}``),
         ``confusion_matrix`` (counts, rows = true class), ``confusion_matrix_normalized``
         (rows sum to 1; classes absent from ``y_true`` stay 0), ``top_k``
         (``{"top_2": ..., "top_3": ...}`` for ``k < C``; only when ``C > 2``),
@@ -275,22 +319,37 @@ def classification_metrics(
     with warnings.catch_warnings():
         # Predicted classes that never occur in y_true are expected on small test sets.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        warnings.filterwarnings("ignore", message="A single label was found")
         balanced = float(skm.balanced_accuracy_score(y, pred))
 
     prec, rec, f1, support = skm.precision_recall_fscore_support(
         y, pred, labels=labels, average=None, zero_division=0
     )
+    cm = skm.confusion_matrix(y, pred, labels=labels)
     per_class = {
         name: {
             "precision": float(prec[i]),
             "recall": float(rec[i]),
             "f1": float(f1[i]),
             "support": int(support[i]),
+            # Wilson 95 % intervals: recall over the class's images, precision over the
+            # images predicted as the class (None when there are none).
+            "recall_ci": wilson_interval(int(cm[i, i]), int(cm[i, :].sum())),
+            "precision_ci": wilson_interval(int(cm[i, i]), int(cm[:, i].sum())),
         }
         for i, name in enumerate(names)
     }
+    balanced_ci = (
+        _bootstrap_ci(
+            _balanced_accuracy_rows(y, correct, n_classes),
+            n,
+            n_bootstrap=int(n_bootstrap),
+            seed=seed,
+        )
+        if n_bootstrap
+        else None
+    )
 
-    cm = skm.confusion_matrix(y, pred, labels=labels)
     row_sums = cm.sum(axis=1, keepdims=True)
     cm_norm = np.divide(cm, row_sums, out=np.zeros(cm.shape, dtype=np.float64), where=row_sums > 0)
 
@@ -308,6 +367,7 @@ def classification_metrics(
         "accuracy": accuracy,
         "accuracy_ci": accuracy_ci,
         "balanced_accuracy": balanced,
+        "balanced_accuracy_ci": balanced_ci,
         "per_class": per_class,
         "macro_avg": _prf(y, pred, labels, "macro"),
         "weighted_avg": _prf(y, pred, labels, "weighted"),

@@ -29,6 +29,9 @@ from stylecast.errors import DataError
 
 __all__ = [
     "image_grid",
+    "overlay_heatmap",
+    "plot_calibration",
+    "plot_explanation",
     "plot_class_distribution",
     "plot_confusion_matrix",
     "plot_optimization_history",
@@ -439,8 +442,14 @@ def image_grid(
     cell: float = 1.6,
     title_colors: Sequence[str] | None = None,
     suptitle: str | None = None,
+    cell_aspect: float | None = None,
+    title_size: float = 7,
 ) -> Figure:
     """A grid of images (``HxWx3`` uint8, also ``HxW`` grey or ``HxWx4``) with small titles.
+
+    Each cell is ``cell`` inches high and ``cell * cell_aspect`` wide; ``cell_aspect``
+    defaults to the first image's width / height, so wide tiles (an image beside its
+    heatmap) are not shrunk into square cells.
 
     ``title_colors`` colours each title (e.g. green for right, red for wrong).
     """
@@ -454,9 +463,17 @@ def image_grid(
             raise DataError(f"{name} has {len(seq)} entries but there are {n} images")
     cols = min(ncols, n)
     rows = math.ceil(n / cols)
-    title_h = 0.25 if titles is not None else 0.0
+    if cell_aspect is None:
+        first = np.asarray(images[0])
+        cell_aspect = first.shape[1] / first.shape[0] if first.ndim >= 2 else 1.0
+    if not cell_aspect > 0:
+        raise DataError(f"cell_aspect must be positive, got {cell_aspect}")
+    lines = max((str(t).count("\n") + 1 for t in titles), default=1) if titles is not None else 0
+    title_h = (title_size / 50) * lines + 0.08 if titles is not None else 0.0
     extra = 0.35 if suptitle else 0.0
-    fig = Figure(figsize=(cols * cell, rows * (cell + title_h) + extra), layout="constrained")
+    fig = Figure(
+        figsize=(cols * cell * cell_aspect, rows * (cell + title_h) + extra), layout="constrained"
+    )
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -468,7 +485,7 @@ def image_grid(
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="antialiased")
         if titles is not None:
             color = title_colors[k] if title_colors is not None else "#222222"
-            ax.set_title(str(titles[k]), fontsize=7, color=color, loc="center", pad=2)
+            ax.set_title(str(titles[k]), fontsize=title_size, color=color, loc="center", pad=2)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -523,6 +540,81 @@ def plot_optimization_history(
     ax.set_axisbelow(True)
     ax.legend(loc="best")
     ax.set_title("Optimization history")
+    return fig
+
+
+def overlay_heatmap(
+    image: ArrayLike,
+    heatmap: ArrayLike,
+    *,
+    alpha: float = 0.6,
+    cmap: str = "jet",
+    gamma: float = 1.5,
+) -> np.ndarray:
+    """Blend a ``[0, 1]`` heatmap onto an ``HxWx3`` uint8 image; returns uint8 ``HxWx3``.
+
+    The heatmap's colour is weighted by ``alpha * heatmap ** gamma``, so where the model
+    does not look the photo shows through unchanged and the garment stays recognisable.
+    """
+    img = np.asarray(image)
+    h = np.asarray(heatmap, dtype=np.float64)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise DataError(f"image must be HxWx3, got shape {img.shape}")
+    if h.shape != img.shape[:2]:
+        raise DataError(f"heatmap shape {h.shape} differs from the image's {img.shape[:2]}")
+    if not 0.0 <= alpha <= 1.0:
+        raise DataError(f"alpha must lie in [0, 1], got {alpha}")
+    h = np.clip(np.nan_to_num(h), 0.0, 1.0)
+    colours = mpl.colormaps[cmap](h)[..., :3] * 255.0
+    w = (alpha * h**gamma)[..., None]
+    out = img.astype(np.float64) * (1.0 - w) + colours * w
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+@mpl.rc_context(_STYLE)
+def plot_explanation(
+    image: ArrayLike,
+    heatmap: ArrayLike,
+    *,
+    title: str | None = None,
+    heatmap_label: str = "Grad-CAM",
+) -> Figure:
+    """The image, and the same image with its heatmap overlaid (with a colour bar)."""
+    img = np.asarray(image)
+    fig = Figure(figsize=(6.4, 3.55), layout="constrained")
+    ax_img, ax_cam = fig.subplots(1, 2)
+    ax_img.imshow(img)
+    ax_img.set_title("Image", loc="center")
+    ax_cam.imshow(overlay_heatmap(img, heatmap))
+    ax_cam.set_title(heatmap_label, loc="center")
+    for ax in (ax_img, ax_cam):
+        ax.set_axis_off()
+    sm = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap="jet")
+    bar = fig.colorbar(sm, ax=ax_cam, fraction=0.046, pad=0.03)
+    bar.set_ticks([0, 1], labels=["low", "high"])
+    bar.ax.tick_params(labelsize=7, length=0)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+@mpl.rc_context(_STYLE)
+def plot_calibration(
+    before: Sequence[Mapping[str, Any]],
+    after: Sequence[Mapping[str, Any]],
+    *,
+    ece_before: float | None = None,
+    ece_after: float | None = None,
+    temperature: float | None = None,
+) -> Figure:
+    """Two reliability diagrams side by side: before and after temperature scaling."""
+    fig, axes = _new_axes((8.0, 3.7), ncols=2)
+    plot_reliability(before, ece=ece_before, ax=axes[0])
+    plot_reliability(after, ece=ece_after, ax=axes[1])
+    axes[0].set_title("Before" + ("" if ece_before is None else f":  ECE {ece_before:.3f}"))
+    t = "" if temperature is None else f" (T = {temperature:.2f})"
+    axes[1].set_title(f"After{t}" + ("" if ece_after is None else f":  ECE {ece_after:.3f}"))
+    axes[1].get_legend().remove()
     return fig
 
 

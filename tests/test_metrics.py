@@ -18,6 +18,7 @@ from stylecast.metrics import (
     fit_temperature,
     mcnemar_test,
     softmax,
+    wilson_interval,
 )
 
 NAMES3 = ["FallWinter", "SpringSummer", "Resort"]
@@ -99,8 +100,15 @@ def test_normalized_confusion_keeps_absent_class_at_zero():
     np.testing.assert_allclose(
         m["confusion_matrix_normalized"], [[0.5, 0.0, 0.5], [1 / 3, 2 / 3, 0.0], [0.0, 0.0, 0.0]]
     )
-    assert m["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
-    assert m["accuracy_ci"] is None
+    assert m["per_class"]["c"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0,
+        "recall_ci": None,  # no image of class c: recall has no interval
+        "precision_ci": [0.0, pytest.approx(0.7934, abs=1e-4)],  # 0 of 1 predicted c
+    }
+    assert m["accuracy_ci"] is None and m["balanced_accuracy_ci"] is None
     # sklearn's balanced accuracy averages recall over classes present in y_true.
     assert m["balanced_accuracy"] == pytest.approx((0.5 + 2 / 3) / 2)
 
@@ -300,3 +308,39 @@ def test_fit_temperature_bad_input():
         fit_temperature([1.0, 2.0], [0, 1])
     with pytest.raises(DataError, match=re.escape("labels must be 0..1")):
         fit_temperature([[1.0, 2.0]], [3])
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_wilson_interval_known_values():
+    from scipy.stats import binomtest
+
+    for k, n in ((8, 10), (0, 5), (9, 9), (37, 120)):
+        ref = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson_interval(k, n) == pytest.approx([ref.low, ref.high], abs=1e-9)
+    assert wilson_interval(8, 10) == pytest.approx([0.4902, 0.9433], abs=1e-4)
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(DataError):
+        wilson_interval(3, 2)
+
+
+def test_per_class_intervals_bracket_the_estimates(three_class):
+    y, p = three_class
+    m = classification_metrics(y, p, NAMES3, n_bootstrap=300)
+    for pc in m["per_class"].values():
+        assert pc["recall_ci"][0] <= pc["recall"] <= pc["recall_ci"][1]
+        assert pc["precision_ci"][0] <= pc["precision"] <= pc["precision_ci"][1]
+    lo, hi = m["balanced_accuracy_ci"]
+    assert lo < m["balanced_accuracy"] < hi and hi - lo < 0.3
+
+
+def test_balanced_accuracy_bootstrap_matches_sklearn_per_resample(three_class):
+    from stylecast.metrics import _balanced_accuracy_rows
+
+    y, p = three_class
+    pred = p.argmax(axis=1)
+    idx = np.random.default_rng(0).integers(0, len(y), size=(5, len(y)))
+    got = _balanced_accuracy_rows(y, (pred == y).astype(float), 3)(idx)
+    want = [skm.balanced_accuracy_score(y[i], pred[i]) for i in idx]
+    np.testing.assert_allclose(got, want)

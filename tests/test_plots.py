@@ -13,8 +13,11 @@ from stylecast.errors import DataError
 from stylecast.metrics import classification_metrics, softmax
 from stylecast.plots import (
     image_grid,
+    overlay_heatmap,
+    plot_calibration,
     plot_class_distribution,
     plot_confusion_matrix,
+    plot_explanation,
     plot_optimization_history,
     plot_reliability,
     plot_training_curves,
@@ -156,3 +159,52 @@ def test_bad_input():
         image_grid([np.zeros((4, 4, 3), np.uint8)] * 2, titles=["x"])
     with pytest.raises(DataError, match="history is empty"):
         plot_training_curves([])
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def test_overlay_heatmap_keeps_cold_pixels_and_colours_hot_ones():
+    img = np.full((20, 30, 3), 200, np.uint8)
+    heat = np.zeros((20, 30))
+    heat[5:10, 5:10] = 1.0
+    out = overlay_heatmap(img, heat)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert (out[heat == 0] == 200).all()  # where the model does not look: the photo
+    hot = out[7, 7].astype(int)
+    assert hot[0] > hot[2] + 50  # jet at 1.0 is red
+    with pytest.raises(DataError, match="heatmap shape"):
+        overlay_heatmap(img, heat[:10])
+    with pytest.raises(DataError, match="HxWx3"):
+        overlay_heatmap(img[..., 0], heat)
+
+
+def test_explanation_and_calibration_figures(tmp_path: Path, metrics: dict):
+    img = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    heat = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    save_figure(
+        plot_explanation(img, heat, title="look.jpg: predicted FallWinter (81%)"),
+        tmp_path / "e.png",
+    )
+    save_figure(
+        plot_calibration(
+            metrics["reliability"],
+            metrics["reliability"],
+            ece_before=0.1,
+            ece_after=0.02,
+            temperature=1.7,
+        ),
+        tmp_path / "c.png",
+    )
+    for name in ("e.png", "c.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.format == "PNG" and im.width > im.height > 300
+
+
+def test_image_grid_cells_follow_the_tiles_aspect():
+    wide = [np.zeros((10, 20, 3), np.uint8)] * 3
+    fig = image_grid(wide, ncols=3, cell=1.0)
+    w, h = fig.get_size_inches()
+    assert w == pytest.approx(6.0)  # 3 cells, each twice as wide as high
+    fig = image_grid(wide, ["a\nb"] * 3, ncols=3, cell=1.0, title_size=10)
+    assert fig.get_size_inches()[1] == pytest.approx(1.0 + 2 * 10 / 50 + 0.08)

@@ -201,3 +201,46 @@ def test_predict_cli_skips_unreadable_files(lookbook: Path, tmp_path: Path) -> N
     pred = pd.read_csv(out)
     assert list(pred["path"]) == [str(folder / "look.jpg")]
     assert {"predicted", "confidence", "p_FallWinter", "p_SpringSummer"} <= set(pred.columns)
+
+
+def test_train_with_a_given_splits_file(lookbook: Path, tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    train(lookbook, TrainConfig(**{**FAST, "mode": "head"}), first, progress=False)
+    splits = pd.read_csv(first / "splits.csv")
+    splits.loc[splits["split"] == "val", "split"] = "train"  # e.g. retrain on train+val
+    given = tmp_path / "given.csv"
+    splits.to_csv(given, index=False)
+    res = subprocess.run(
+        _cli(
+            "train",
+            str(lookbook),
+            "--out",
+            str(tmp_path / "second"),
+            "--splits",
+            str(given),
+            "--mode",
+            "head",
+            "--img-size",
+            "48",
+            "--no-evaluate",
+            "--quiet",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    second = pd.read_csv(tmp_path / "second" / "splits.csv")
+    merged = second.merge(splits, on="path", suffixes=("_run", "_given"))
+    assert len(merged) == len(splits)
+    assert (merged["split_run"] == merged["split_given"]).all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,fold\na.jpg,1\n")
+    res = subprocess.run(
+        _cli("train", str(lookbook), "--out", str(tmp_path / "third"), "--splits", str(bad)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 1 and "needs columns path and split" in res.stderr
+    assert not (tmp_path / "third").exists()

@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", nargs="?", help="image folder or manifest (optional with --resume)")
     p.add_argument("--out", help="run folder (default runs/<data>-<time>)")
     p.add_argument("--resume", metavar="RUN", help="continue the killed or stopped run RUN")
+    p.add_argument(
+        "--splits",
+        metavar="SPLITS.csv",
+        help="use exactly this split (a run's splits.csv: path,split columns)",
+    )
     p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_train_options(p)
@@ -88,7 +93,7 @@ def _train(args: argparse.Namespace) -> int:
             )
             return 1
         cfg = load_config(TrainConfig, args.config, overrides)
-        result = train(args.data, cfg, args.out, progress=not args.quiet)
+        result = train(args.data, cfg, args.out, progress=not args.quiet, splits_csv=args.splits)
     print(
         f"trained {result.mode} model on {', '.join(result.classes)}: best val accuracy "
         f"{result.best_val_accuracy:.3f} in {result.seconds:.0f}s"

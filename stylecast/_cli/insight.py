@@ -1,4 +1,4 @@
-"""Subcommands that look at a trained run: evaluate, report (explain and compare to come)."""
+"""Subcommands that look at trained runs: evaluate, report, explain, compare."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score a run on its held-out test split (or on other data)",
         description="Evaluate RUN's model: on the run's own test split by default, or on every "
-        "image of DATA. Writes evaluation.json, predictions.csv and figures into RUN.",
+        "image of DATA. Fits the temperature on the validation split (stored in model.json), "
+        "and writes evaluation.json, predictions.csv, figures and galleries (with Grad-CAM) "
+        "into RUN.",
     )
     p.add_argument("run", help="run folder")
     p.add_argument(
         "data", nargs="?", help="other labelled data to score (default: the run's test split)"
     )
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of EvaluateConfig keys")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap resamples for the CI")
     p.add_argument(
@@ -24,15 +27,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="calibrate",
         action="store_const",
         const=False,
-        help="skip temperature scaling",
+        help="do not fit the temperature (use the one in model.json, if any)",
     )
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--gallery-size", type=int, default=None, help="images per gallery (0 = no galleries)"
+    )
+    p.add_argument(
+        "--no-gradcam",
+        dest="gradcam",
+        action="store_const",
+        const=False,
+        help="galleries without Grad-CAM heat maps (faster)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
-    p = sub.add_parser("report", help="write the run's self-contained HTML report")
+    p = sub.add_parser(
+        "report",
+        help="write the run's self-contained HTML report",
+        description="Render RUN/report.html: data, model, training, tuning, metrics with "
+        "intervals, calibration, galleries and the commands that reproduce the run. "
+        "One file, every image embedded; opens offline.",
+    )
     p.add_argument("run", help="run folder")
     p.add_argument("--out", help="HTML file (default RUN/report.html)")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser(
+        "explain",
+        help="Grad-CAM of one image: where the model found its evidence",
+        description="Predict IMAGE with RUN's model and write a PNG of the image beside its "
+        "Grad-CAM heat map for the predicted class (or --target).",
+    )
+    p.add_argument("run", help="run folder")
+    p.add_argument("image", help="image file")
+    p.add_argument("--out", metavar="FILE.png", help="PNG to write (default RUN/explain/STEM.png)")
+    p.add_argument("--target", metavar="CLASS", help="class whose evidence to show")
+    p.set_defaults(func=_explain)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare evaluated runs: metrics table and McNemar's test",
+        description="Print the metrics of every run and, for every pair, McNemar's test on the "
+        "test images they share (predictions.csv rows matched by path): is B really better?",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="two or more evaluated run folders")
+    p.add_argument("--out", metavar="FILE.json", help="also write the comparison as JSON")
+    p.set_defaults(func=_compare)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -41,10 +82,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     cfg = load_config(
         EvaluateConfig,
+        args.config,
         overrides={
             "batch_size": args.batch_size,
             "n_bootstrap": args.n_bootstrap,
             "calibrate": args.calibrate,
+            "gallery_size": args.gallery_size,
+            "gradcam": args.gradcam,
         },
     )
     result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
@@ -58,4 +102,26 @@ def _report(args: argparse.Namespace) -> int:
 
     result = build_report(args.run, args.out)
     print(f"report: {result.path}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from stylecast.explain import explain
+
+    ex = explain(args.run, args.image, target=args.target, out=args.out)
+    probs = "  ".join(f"{c} {p:.3f}" for c, p in ex.probabilities.items())
+    print(f"predicted: {ex.predicted} ({ex.probability:.1%})   probabilities: {probs}")
+    if ex.target != ex.predicted:
+        print(f"heat map: evidence for {ex.target} ({ex.target_probability:.1%})")
+    print(f"wrote {ex.out}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from stylecast.compare import compare, format_comparison, write_comparison
+
+    result = compare(args.runs)
+    print(format_comparison(result))
+    if args.out:
+        print(f"wrote {write_comparison(result, args.out)}")
     return 0

@@ -1,0 +1,233 @@
+"""Galleries of an evaluation: what the model gets right, and what it misreads.
+
+From ``predictions.csv`` (written by :func:`stylecast.evaluate`):
+
+- per class, the most confident *correct* predictions:
+  ``gallery_correct_<class>.png``;
+- per confusion pair ``true -> predicted``, the *misinterpreted* images, worst first
+  (lowest probability of the true class): ``gallery_wrong_<true>_as_<predicted>.png``.
+
+Each tile shows the photo and, beside it, the Grad-CAM of the predicted class (what
+the network found convincing). ``galleries.json`` lists every gallery, its images and
+their probabilities, for the report. ``stylecast evaluate`` writes them; ``stylecast
+report`` redraws them when they are missing or older than ``predictions.csv``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stylecast._io import atomic_write_json, read_json
+from stylecast.errors import DataError, RunError
+
+__all__ = ["Gallery", "GalleryResult", "build_galleries", "select_galleries"]
+
+# Side of each photo in a tile: catalogue thumbnails are ~60x80, runway shots larger.
+_TILE = 160
+_GAP = 4
+_NCOLS = 4  # photo+heatmap pairs per row
+_OK = "#1f7a4d"
+_BAD = "#b3261e"
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """One gallery PNG and the images in it."""
+
+    kind: str  # "correct" or "wrong"
+    true: str
+    predicted: str
+    file: str  # PNG file name inside the run
+    n_total: int  # images of this kind (class, or confusion pair) in the evaluation
+    items: list[dict[str, Any]] = field(default_factory=list)  # path, p_true, p_predicted
+
+
+@dataclass(frozen=True)
+class GalleryResult:
+    galleries: list[Gallery]
+    index: Path  # galleries.json
+    gradcam: bool
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-") or "class"
+
+
+def select_galleries(
+    predictions: pd.DataFrame, classes: list[str], size: int
+) -> list[tuple[str, str, str, pd.DataFrame, int]]:
+    """Which rows each gallery shows: ``(kind, true, predicted, rows, n_total)``.
+
+    Correct galleries come first (one per class, in class order, most confident
+    first), then one per confusion pair, the most frequent pair first, each worst
+    first (lowest probability of the true class). ``rows`` gains a ``p_true`` column.
+    """
+    missing = {"path", "true", "predicted"} - set(predictions.columns)
+    missing |= {f"p_{c}" for c in classes} - set(predictions.columns)
+    if missing:
+        raise DataError(f"predictions.csv lacks columns {sorted(missing)}; re-run evaluate")
+    df = predictions.copy()
+    cols = np.array([f"p_{c}" for c in classes])
+    true_idx = np.array([classes.index(t) for t in df["true"]])
+    pred_idx = np.array([classes.index(t) for t in df["predicted"]])
+    probs = df[list(cols)].to_numpy(dtype=float)
+    rows = np.arange(len(df))
+    df["p_true"] = probs[rows, true_idx] if len(df) else []
+    df["p_predicted"] = probs[rows, pred_idx] if len(df) else []
+    out: list[tuple[str, str, str, pd.DataFrame, int]] = []
+    right = df[df["true"] == df["predicted"]]
+    for c in classes:
+        mine = right[right["true"] == c]
+        if len(mine):
+            best = mine.sort_values(["p_true", "path"], ascending=[False, True], kind="stable")
+            out.append(("correct", c, c, best.head(size), len(mine)))
+    wrong = df[df["true"] != df["predicted"]]
+    pairs = wrong.groupby(["true", "predicted"], sort=False).size().reset_index(name="n")
+    pairs["order"] = [
+        classes.index(t) * len(classes) + classes.index(p)
+        for t, p in zip(pairs["true"], pairs["predicted"], strict=True)
+    ]
+    pairs = pairs.sort_values(["n", "order"], ascending=[False, True])
+    for t, p, n in zip(pairs["true"], pairs["predicted"], pairs["n"], strict=True):
+        mine = wrong[(wrong["true"] == t) & (wrong["predicted"] == p)]
+        worst = mine.sort_values(["p_true", "path"], ascending=[True, True], kind="stable")
+        out.append(("wrong", t, p, worst.head(size), int(n)))
+    return out
+
+
+def _image_root(run: Path, evaluation: dict[str, Any]) -> Path:
+    root = evaluation.get("image_root")
+    if root:
+        return Path(root)
+    info = read_json(run / "run.json") if (run / "run.json").is_file() else {}
+    source = evaluation.get("data") or info.get("data")
+    if not source:
+        raise RunError(f"{run}: cannot tell where the evaluated images are; re-run evaluate")
+    source = Path(source)
+    return source.parent if source.is_file() else source
+
+
+def build_galleries(
+    run: str | os.PathLike[str],
+    *,
+    size: int = 12,
+    gradcam: bool = True,
+    model: Any = None,
+    meta: dict[str, Any] | None = None,
+) -> GalleryResult:
+    """Draw the run's galleries from ``predictions.csv``; replaces older gallery PNGs.
+
+    ``model``/``meta`` (from :func:`stylecast.models.load_model`) avoid reloading the
+    model when the caller has it. ``gradcam=False`` draws the photos alone (fast).
+    """
+    from stylecast.data import letterbox, load_image
+    from stylecast.plots import image_grid, save_figure
+
+    run = Path(run)
+    pred_csv, ev_json = run / "predictions.csv", run / "evaluation.json"
+    if not pred_csv.is_file() or not ev_json.is_file():
+        raise RunError(f"{run} has not been evaluated yet: run `stylecast evaluate {run}`")
+    if size < 0:
+        raise DataError(f"gallery size must be >= 0, got {size}")
+    evaluation = read_json(ev_json)
+    predictions = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
+    if meta is None or (gradcam and model is None):
+        from stylecast.models import load_model
+
+        model, meta = load_model(run)
+    classes = list(meta["classes"])
+    prep = meta["preprocessing"]
+    fill = int(prep.get("fill", 255))
+    root = _image_root(run, evaluation)
+
+    for old in run.glob("gallery_*.png"):
+        old.unlink()
+    galleries: list[Gallery] = []
+    for kind, true, pred, rows, n_total in (
+        select_galleries(predictions, classes, size) if size else []
+    ):
+        photos, inputs, titles, items = [], [], [], []
+        for r in rows.itertuples(index=False):
+            try:
+                pil = load_image(root / r.path)
+            except DataError:
+                continue  # moved or unreadable since evaluation: leave it out of the picture
+            photos.append(letterbox(pil, _TILE, fill))
+            inputs.append(letterbox(pil, int(prep["img_size"]), fill))
+            stem = Path(r.path).stem
+            stem = stem if len(stem) <= 18 else stem[:17] + "…"
+            title = f"{stem}\np({true}) = {r.p_true:.2f}"
+            if kind == "wrong" and len(classes) > 2:  # with two classes p(pred) = 1 - p(true)
+                title += f" · p({pred}) = {r.p_predicted:.2f}"
+            titles.append(title)
+            items.append(
+                {"path": r.path, "p_true": float(r.p_true), "p_predicted": float(r.p_predicted)}
+            )
+        if not photos:
+            continue
+        tiles = _tiles(photos, inputs, pred, classes, model, prep) if gradcam else photos
+        if kind == "correct":
+            head = f"{true}: most confident correct predictions ({len(items)} of {n_total})"
+        else:
+            head = f"{true} taken for {pred}: {n_total} image{'s' * (n_total != 1)}, worst first"
+        if gradcam:
+            head += f"  ·  heatmap: evidence for {pred}"
+        fname = (
+            f"gallery_correct_{_slug(true)}.png"
+            if kind == "correct"
+            else f"gallery_wrong_{_slug(true)}_as_{_slug(pred)}.png"
+        )
+        fig = image_grid(
+            tiles,
+            titles,
+            ncols=_NCOLS if gradcam else 2 * _NCOLS,
+            # 1.1 in at 150 dpi is the tile's 160 px: photos stay sharp, titles readable.
+            cell=1.1,
+            title_size=8,
+            title_colors=[_OK if kind == "correct" else _BAD] * len(tiles),
+            suptitle=head,
+        )
+        save_figure(fig, run / fname)
+        galleries.append(Gallery(kind, true, pred, fname, int(n_total), items))
+    index = run / "galleries.json"
+    atomic_write_json(
+        index,
+        {"gradcam": gradcam, "size": size, "galleries": [asdict(g) for g in galleries]},
+    )
+    return GalleryResult(galleries, index, gradcam)
+
+
+def _tiles(
+    photos: list[np.ndarray],
+    inputs: list[np.ndarray],
+    pred: str,
+    classes: list[str],
+    model: Any,
+    prep: dict[str, Any],
+) -> list[np.ndarray]:
+    """Each photo beside its Grad-CAM overlay for the predicted class."""
+    from stylecast.explain import gradcam_for_pixels, upsample_cam
+    from stylecast.plots import overlay_heatmap
+
+    cams, _ = gradcam_for_pixels(model, np.stack(inputs), prep, [classes.index(pred)] * len(inputs))
+    gap = np.full((_TILE, _GAP, 3), 255, np.uint8)
+    return [
+        np.concatenate([p, gap, overlay_heatmap(p, upsample_cam(c, _TILE))], axis=1)
+        for p, c in zip(photos, cams, strict=True)
+    ]
+
+
+def galleries_are_stale(run: str | os.PathLike[str]) -> bool:
+    """True when predictions.csv exists and the galleries are missing or older."""
+    run = Path(run)
+    pred_csv, index = run / "predictions.csv", run / "galleries.json"
+    if not pred_csv.is_file():
+        return False
+    return not index.is_file() or index.stat().st_mtime < pred_csv.stat().st_mtime

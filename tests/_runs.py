@@ -1,0 +1,44 @@
+"""One trained and evaluated run per test session, copied for each module that needs one.
+
+Training even a tiny run takes seconds on two loaded cores; evaluate, report and the
+browser test all need the same kind of run, so it is trained once and each module gets
+its own copy (``copytree`` keeps mtimes, so the galleries stay fresh).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+_BASE: dict[str, Path] = {}
+
+# Large val/test shares so calibration (>= 10 val images) and galleries have material.
+TRAIN_KW = {
+    "img_size": 48,
+    "head_epochs": 8,
+    "epochs": 1,
+    "batch_size": 16,
+    "group_column": "group",
+    "val_fraction": 0.3,
+    "test_fraction": 0.3,
+}
+
+
+def evaluated_run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
+    """A fresh copy of the session's trained + evaluated run on the lookbook fixture."""
+    if "run" not in _BASE:
+        # From the modules: once stylecast.evaluate (the module) is imported, the package
+        # attribute of that name is the module, not the function.
+        from stylecast.config import EvaluateConfig, TrainConfig
+        from stylecast.evaluate import evaluate
+        from stylecast.train import train
+
+        base = tmp_path_factory.mktemp("insight-base") / "run"
+        train(lookbook, TrainConfig(**TRAIN_KW), out=base, progress=False)
+        evaluate(base, cfg=EvaluateConfig(n_bootstrap=200), progress=False)
+        _BASE["run"] = base
+    copy = tmp_path_factory.mktemp("insight") / "run"
+    shutil.copytree(_BASE["run"], copy)
+    return copy
