@@ -15,6 +15,7 @@ _EXPORTS = {
     # configuration and errors
     "TrainConfig": "stylecast.config",
     "EvaluateConfig": "stylecast.config",
+    "TuneConfig": "stylecast.config",
     "load_config": "stylecast.config",
     "StylecastError": "stylecast.errors",
     "ConfigError": "stylecast.errors",
@@ -42,6 +43,8 @@ _EXPORTS = {
     "evaluate": "stylecast.evaluate",
     "EvaluationResult": "stylecast.evaluate",
     "build_report": "stylecast.report",
+    "tune": "stylecast.tune",
+    "TuneResult": "stylecast.tune",
     "explain": "stylecast.explain",
     "Explanation": "stylecast.explain",
     "compare": "stylecast.compare",
@@ -61,7 +64,7 @@ __all__ = ["__version__", *_EXPORTS]
 # Functions named like their module (stylecast.train.train, ...): once the submodule is
 # imported, Python sets ``stylecast.<name>`` to the *module*. A lazy lookup would then return
 # the module, so these are imported eagerly and always name the function.
-_SAME_NAME = ("train", "evaluate", "predict", "explain", "compare")
+_SAME_NAME = ("train", "evaluate", "predict", "explain", "compare", "tune")
 
 
 def __getattr__(name: str) -> Any:

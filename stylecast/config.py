@@ -20,7 +20,14 @@ import yaml
 
 from stylecast.errors import ConfigError
 
-__all__ = ["TrainConfig", "EvaluateConfig", "load_config", "config_to_dict", "diff_configs"]
+__all__ = [
+    "TrainConfig",
+    "EvaluateConfig",
+    "TuneConfig",
+    "load_config",
+    "config_to_dict",
+    "diff_configs",
+]
 
 MODES = ("head", "finetune", "warmup")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -301,7 +308,7 @@ class TuneConfig:
     space: str = "default"
     pruner: str = "median"
     pruner_startup_trials: int = 5
-    pruner_warmup_epochs: int = 2
+    pruner_warmup_epochs: int = 5
     storage: str | None = None
     study_name: str | None = None
     heartbeat_interval: int = 30

@@ -599,44 +599,52 @@ def _head_phase(
     weight = _class_weights(rd.y[tr], len(rd.classes)) if cfg.balance == "weights" else None
     g = torch.Generator().manual_seed(cfg.seed)
     drop = float(getattr(model, "drop_rate", 0.2) or 0.0)
-    for epoch in range(1, cfg.head_epochs + 1):
-        t_ep = time.perf_counter()
-        head_cpu.train()
-        perm = torch.randperm(len(x_tr), generator=g)
-        total = 0.0
-        for start in range(0, len(perm), cfg.batch_size):
-            b = perm[start : start + cfg.batch_size]
-            xb = F.dropout(x_tr[b], p=drop, training=True)
-            loss = F.cross_entropy(
-                head_cpu(xb), y_tr[b], weight=weight, label_smoothing=cfg.label_smoothing
+    # A linear head on pooled features is a few tiny matmuls per step: extra threads only
+    # wait on each other (30x slower on a busy 2-core machine), so the loop runs on one.
+    threads = torch.get_num_threads()
+    if not cfg.num_threads:
+        torch.set_num_threads(1)
+    try:
+        for epoch in range(1, cfg.head_epochs + 1):
+            t_ep = time.perf_counter()
+            head_cpu.train()
+            perm = torch.randperm(len(x_tr), generator=g)
+            total = 0.0
+            for start in range(0, len(perm), cfg.batch_size):
+                b = perm[start : start + cfg.batch_size]
+                xb = F.dropout(x_tr[b], p=drop, training=True)
+                loss = F.cross_entropy(
+                    head_cpu(xb), y_tr[b], weight=weight, label_smoothing=cfg.label_smoothing
+                )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(b)
+            head_cpu.eval()
+            with torch.no_grad():
+                logits = head_cpu(x_va).numpy()
+            val_loss, val_acc = _evaluate_logits(logits, y_va)
+            head.load_state_dict(head_cpu.state_dict())
+            seconds = time.perf_counter() - t_ep
+            row = _row(
+                "head",
+                epoch,
+                total / len(x_tr),
+                val_loss,
+                val_acc,
+                sched.get_last_lr()[0],
+                len(x_tr) / max(seconds, 1e-9),
+                seconds,
             )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(b)
-        head_cpu.eval()
-        with torch.no_grad():
-            logits = head_cpu(x_va).numpy()
-        val_loss, val_acc = _evaluate_logits(logits, y_va)
-        head.load_state_dict(head_cpu.state_dict())
-        seconds = time.perf_counter() - t_ep
-        row = _row(
-            "head",
-            epoch,
-            total / len(x_tr),
-            val_loss,
-            val_acc,
-            sched.get_last_lr()[0],
-            len(x_tr) / max(seconds, 1e-9),
-            seconds,
-        )
-        stop = record(row)
-        if epoch == 1 or epoch % 10 == 0 or epoch == cfg.head_epochs or stop:
-            pg.line(_epoch_line(row, cfg.head_epochs, seconds * (cfg.head_epochs - epoch)))
-        if stop:
-            pg.line(f"early stop: val_accuracy did not improve for {cfg.patience} epochs")
-            break
+            stop = record(row)
+            if epoch == 1 or epoch % 10 == 0 or epoch == cfg.head_epochs or stop:
+                pg.line(_epoch_line(row, cfg.head_epochs, seconds * (cfg.head_epochs - epoch)))
+            if stop:
+                pg.line(f"early stop: val_accuracy did not improve for {cfg.patience} epochs")
+                break
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:

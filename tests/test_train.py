@@ -17,7 +17,7 @@ import torch
 
 from stylecast import SeasonClassifier, TrainConfig, evaluate, train
 from stylecast.errors import NotFittedError, RunError
-from stylecast.models import create_model, load_model
+from stylecast.models import create_model
 
 FAST = dict(img_size=48, head_epochs=10, epochs=2, batch_size=16, group_column="group", patience=0)
 

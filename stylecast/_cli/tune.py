@@ -1,0 +1,149 @@
+"""The ``tune`` subcommand: an Optuna study over training configurations."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from stylecast._cli.common import add_train_options, train_overrides
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tune",
+        help="search training hyperparameters with Optuna (pruned, durable, many workers)",
+        description="Run an Optuna study on DATA: each trial trains with sampled values on one "
+        "fixed split and is scored on its validation split. By default trials train a head on "
+        "cached backbone features (seconds each); --space full also searches the mode "
+        "(fine-tuning trials take minutes on a CPU). Running the same command again continues "
+        "the study; another machine joins it with the same --storage and --study-name. "
+        "Training flags given here are fixed for every trial and left out of the search.",
+    )
+    p.add_argument("data", help="image folder or manifest")
+    p.add_argument("--trials", type=int, default=20, help="trials to run now (default 20)")
+    p.add_argument(
+        "--timeout", type=float, help="seconds after which no new trial starts (per worker)"
+    )
+    p.add_argument(
+        "--metric",
+        choices=("val_accuracy", "val_loss"),
+        default="val_accuracy",
+        help="objective: val_accuracy (maximised, default) or val_loss (minimised)",
+    )
+    p.add_argument(
+        "--space",
+        default="default",
+        metavar="{default,full,FILE.yaml}",
+        help="search space: default (head mode: head lr, batch size, weight decay, head "
+        "epochs, label smoothing), full (also mode, lr and fine-tune epochs), or a YAML file",
+    )
+    p.add_argument(
+        "--pruner",
+        choices=("median", "hyperband", "none"),
+        default="median",
+        help="stop unpromising trials early (default median)",
+    )
+    p.add_argument(
+        "--storage",
+        help="study storage: default OUT/study.db (SQLite); postgresql://user:pw@host/db to "
+        "share a study between machines; a .log file (or journal:PATH) for Optuna's journal",
+    )
+    p.add_argument("--study-name", help="study name (default stylecast-<data folder name>)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes on this machine (default 1)"
+    )
+    p.add_argument("--out", help="study folder (default runs/tune-<data folder name>)")
+    p.add_argument(
+        "--retrain-best",
+        action="store_true",
+        help="train the best configuration on train+val, evaluate once on the test split",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=int,
+        default=30,
+        metavar="SECONDS",
+        help="RDB storages: a trial silent for twice this long is failed (default 30)",
+    )
+    p.add_argument("--sampler-seed", type=int, help="seed of the TPE sampler")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_train_options(p)
+    p.set_defaults(func=_tune)
+
+
+def _config_file_keys(path: str | None) -> set[str]:
+    """Keys written in --config: the user chose them, so they are fixed, not searched."""
+    if not path or not Path(path).is_file():
+        return set()  # load_config reports a missing file
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return set()  # load_config reports it
+    return set(loaded) if isinstance(loaded, dict) else set()
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from stylecast._tune_storage import redact
+    from stylecast.config import TrainConfig, TuneConfig, load_config
+    from stylecast.tune import format_trials, tune
+
+    # Every run.json records the command line: never with a database password in it
+    # (spawned workers inherit this argv too).
+    sys.argv = [redact(a) for a in sys.argv]
+
+    overrides = train_overrides(args)
+    train_cfg = load_config(TrainConfig, args.config, overrides)
+    fixed = {k for k, v in overrides.items() if v is not None} | _config_file_keys(args.config)
+    tune_cfg = TuneConfig(
+        trials=args.trials,
+        timeout=args.timeout,
+        workers=args.workers,
+        metric=args.metric,
+        space=args.space,
+        pruner=args.pruner,
+        storage=args.storage,
+        study_name=args.study_name,
+        heartbeat_interval=args.heartbeat,
+        sampler_seed=args.sampler_seed,
+        retrain_best=args.retrain_best,
+    )
+    try:
+        result = tune(
+            args.data, tune_cfg, train_cfg, args.out, fixed=fixed, progress=not args.quiet
+        )
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False) or os.environ.get("STYLECAST_DEBUG") == "1":
+            raise
+        print(
+            "interrupted; the finished trials are in the study and trials.csv: run the same "
+            "command again to continue it",
+            file=sys.stderr,
+        )
+        return 130
+    print(format_trials(result.trials))
+    counts = ", ".join(f"{n} {s}" for s, n in result.counts.items())
+    print(
+        f"\nstudy {result.study_name!r}: {result.n_trials} trials ({counts}); this run added "
+        f"{len(result.new_trials)} in {result.seconds:.0f}s"
+    )
+    best_yaml = result.files["best.yaml"]
+    print(
+        f"best: trial {result.best_number}, {result.metric} {result.best_value:.4f} -> "
+        f"{best_yaml} (train it: stylecast train DATA --config {best_yaml})"
+    )
+    print(
+        f"study folder: {result.out} (trials.csv, optimization_history.png, param_importances.png)"
+    )
+    if result.retrained_run is not None:
+        from stylecast.evaluate import format_evaluation
+        from stylecast.report import build_report
+
+        print(f"\nbest configuration retrained on train+val: {result.retrained_run}")
+        print(format_evaluation(result.test_metrics or {}))
+        rep = build_report(result.retrained_run)
+        print(f"report: {rep.path}")
+    return 0

@@ -1,0 +1,134 @@
+"""Where a study lives: SQLite in the run folder, any RDB server, or a journal file.
+
+* default: ``OUT/study.db`` (SQLite, embedded, nothing to start);
+* ``postgresql://user:pw@host/db`` (or ``mysql://``...): workers on many machines share
+  one study; ``postgresql://`` is read with psycopg 3 (the ``postgres`` extra);
+* ``journal:PATH`` or a ``.log`` file: Optuna's JournalStorage, many processes on one
+  machine (or a shared file system) without a database.
+
+RDB storages get a heartbeat: a trial whose worker stops beating (killed, machine lost)
+is failed after the grace period by the next worker that starts a trial, so it never
+blocks the study.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from stylecast.errors import ConfigError, MissingDependencyError, RunError
+
+__all__ = ["resolve_storage", "open_storage", "redact", "STALE_ATTR"]
+
+# Study user attribute recording why a trial was failed by the heartbeat check.
+STALE_ATTR = "stylecast:heartbeat_failed:"
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+
+
+def resolve_storage(storage: str | None, out: Path) -> str:
+    """A storage URL from what the user wrote (None: SQLite ``OUT/study.db``)."""
+    if storage is None:
+        return f"sqlite:///{(out / 'study.db').resolve()}"
+    s = storage.strip()
+    if s.startswith("journal:"):
+        path = s[len("journal:") :]
+        if not path:
+            raise ConfigError("--storage journal:PATH needs a file path")
+        return f"journal:{Path(path).expanduser().resolve()}"
+    if "://" in s:
+        scheme = s.split("://", 1)[0].lower()
+        if scheme in ("postgresql", "postgres"):
+            # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
+            return "postgresql+psycopg://" + s.split("://", 1)[1]
+        return s
+    p = Path(s).expanduser()
+    if p.suffix.lower() in _SQLITE_SUFFIXES:
+        return f"sqlite:///{p.resolve()}"
+    if p.suffix.lower() in _JOURNAL_SUFFIXES:
+        return f"journal:{p.resolve()}"
+    raise ConfigError(
+        f"--storage {storage!r} is neither a database URL (sqlite:///study.db, "
+        "postgresql://user:password@host/db), a .db file nor a journal file (.log, journal:PATH)"
+    )
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden (it is printed and stored in results)."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def _on_stale_trial(study: Any, trial: Any) -> None:
+    """Heartbeat check failed a trial of a dead worker: say so, and record why."""
+    msg = "its worker stopped sending heartbeats (killed or lost); marked FAIL"
+    print(f"trial {trial.number}: {msg}", file=sys.stderr, flush=True)
+    # Recording the reason must never stop the study.
+    with contextlib.suppress(Exception):
+        study.set_user_attr(f"{STALE_ATTR}{trial.number}", msg)
+
+
+def _one_line(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip() or type(inner).__name__
+    return " ".join(text.splitlines()[0].split())
+
+
+def open_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = 30,
+    grace_period: int | None = None,
+) -> Any:
+    """An Optuna storage for ``url``; unreachable or unusable storages raise one-line errors."""
+    import optuna
+
+    shown = redact(url)
+    if url.startswith("journal:"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url[len("journal:") :])
+        if not path.parent.is_dir():
+            raise RunError(f"cannot open the journal {path}: folder {path.parent} does not exist")
+        try:
+            return JournalStorage(JournalFileBackend(str(path)))
+        except Exception as exc:  # noqa: BLE001
+            raise RunError(f"cannot open the journal {path}: {_one_line(exc)}") from None
+    scheme = url.split("://", 1)[0].lower()
+    engine_kwargs: dict[str, Any] = {}
+    if scheme.startswith("sqlite"):
+        # Several local workers write one file: wait for the lock instead of failing.
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+        folder = Path(url.split(":///", 1)[-1]).parent
+        if not folder.is_dir():
+            raise RunError(f"cannot open the study storage {shown}: {folder} does not exist")
+    elif scheme.startswith("postgresql"):
+        if scheme in ("postgresql", "postgresql+psycopg"):
+            try:
+                import psycopg  # noqa: F401
+            except ImportError:
+                raise MissingDependencyError(
+                    "PostgreSQL storage needs psycopg 3: pip install 'stylecast[postgres]'"
+                ) from None
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    try:
+        with warnings.catch_warnings():
+            # heartbeat_interval is marked experimental in Optuna; it is what we need.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=_on_stale_trial if heartbeat_interval else None,
+            )
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"the storage {shown} needs a database driver that is not installed ({exc})"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many error types
+        raise RunError(f"cannot open the study storage {shown}: {_one_line(exc)}") from None

@@ -1,0 +1,475 @@
+"""Tuning: search spaces, the study and its outputs, pruning, failures, heartbeats, the CLI,
+and one study shared by two worker processes on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from stylecast.config import TrainConfig, TuneConfig, load_config
+from stylecast.data import ImageCache
+from stylecast.errors import ConfigError, RunError
+from tests.conftest import run_cli
+
+# Tiny and fast: 32 px inputs, a few head epochs on cached features.
+BASE = dict(img_size=32, group_column="group", head_epochs=4, patience=0, pretrained=False)
+FAST_FLAGS = [
+    *("--img-size", "32", "--group-column", "group", "--head-epochs", "3"),
+    *("--no-pretrained", "--quiet"),
+]
+COLUMNS_HEAD = ["number", "value", "duration"]
+
+
+def _base(**kw: object) -> TrainConfig:
+    return TrainConfig(**{**BASE, **kw})
+
+
+def _space(tmp_path: Path, text: str) -> str:
+    p = tmp_path / f"space-{uuid.uuid4().hex[:6]}.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+# --------------------------------------------------------------------------- search spaces
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "lrr: {type: float, low: 0.001, high: 0.01}",
+            "unknown parameter 'lrr' (did you mean 'lr'",
+        ),
+        ("seed: {type: int, low: 0, high: 3}", "'seed' cannot be tuned"),
+        ("group_column: [a, b]", "'group_column' cannot be tuned"),
+        ("lr: {type: float, low: 0.001, hgih: 0.01}", "parameter 'lr': unknown field 'hgih'"),
+        ("lr: {type: float, low: 0.01, high: 0.001}", "parameter 'lr': low (0.01) must be below"),
+        ("lr: {type: float, low: 0, high: 0.1, log: true}", "parameter 'lr': a log scale"),
+        ("lr: {type: gaussian, low: 0.1, high: 1}", "parameter 'lr': type must be one of"),
+        ("batch_size: {type: int, low: 8.5, high: 64}", "parameter 'batch_size': an int's low"),
+        ("batch_size: {type: int, low: 0, high: 64}", "parameter 'batch_size': value 0"),
+        ("label_smoothing: {low: 0.0, high: 1.5}", "parameter 'label_smoothing': value 1.5"),
+        ("mode: {type: categorical, choices: []}", "parameter 'mode': choices must be"),
+        ("mode: [head, sideways]", "parameter 'mode': unknown mode 'sideways'"),
+        ("weight_decay: 0.01", "parameter 'weight_decay': expected a mapping"),
+        ("lr: {type: float, low: [1e-3, 0.1}", "not valid YAML"),
+        ("extends: everything", "extends must be one of default, full"),
+    ],
+)
+def test_a_malformed_space_file_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None:
+    from stylecast._tune_space import resolve_space
+
+    path = _space(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        resolve_space(path, _base(), fixed=())
+    assert needle in str(info.value)
+    assert path in str(info.value)
+
+
+def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
+    from stylecast._tune_space import resolve_space
+
+    # 1e-4 without a dot is a string to PyYAML; a list is shorthand for categorical.
+    path = _space(
+        tmp_path,
+        "extends: default\n"
+        "lr: {type: float, low: 1e-4, high: 1e-2, log: true}\n"
+        "batch_size: {type: int, low: 16, high: 64, step: 8}\n"
+        "label_smoothing: [0.0, 0.1]\n"
+        "weight_decay: null\n"
+        "mode: [head, finetune]\n",
+    )
+    space, base = resolve_space(path, _base(), fixed={"head_epochs"})
+    assert space["lr"].to_dict() == {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}
+    assert space["batch_size"].to_dict() == {"type": "int", "low": 16, "high": 64, "step": 8}
+    assert space["label_smoothing"].choices == (0.0, 0.1)
+    assert "weight_decay" not in space and "head_epochs" not in space  # removed / fixed
+    assert set(space) == {"head_lr", "lr", "batch_size", "epochs", "label_smoothing", "mode"}
+
+    # Default preset: head mode unless the mode is fixed; head-only trials skip lr/epochs.
+    space, base = resolve_space("default", TrainConfig(), fixed=())
+    assert base.mode == "head"
+    assert set(space) == {"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"}
+    space, base = resolve_space("default", TrainConfig(mode="finetune"), fixed={"mode"})
+    assert base.mode == "finetune"
+    assert set(space) == {"lr", "batch_size", "weight_decay", "epochs", "label_smoothing"}
+    space, _ = resolve_space("full", TrainConfig(), fixed={"lr"})
+    assert space["mode"].choices == ("head", "warmup", "finetune") and "lr" not in space
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_space(str(tmp_path / "nope.yaml"), TrainConfig(), fixed=())
+    with pytest.raises(ConfigError, match="nothing to tune"):
+        resolve_space(
+            "default",
+            TrainConfig(),
+            fixed={"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"},
+        )
+
+
+def test_tune_config_validation_and_storage_urls(tmp_path: Path) -> None:
+    from stylecast._tune_storage import redact, resolve_storage
+
+    assert TuneConfig().direction == "maximize"
+    assert TuneConfig(metric="val_loss").direction == "minimize"
+    with pytest.raises(ConfigError, match="metric must be one of val_accuracy, val_loss"):
+        TuneConfig(metric="accuracy")
+    with pytest.raises(ConfigError, match="grace_period"):
+        TuneConfig(heartbeat_interval=10, grace_period=5)
+    with pytest.raises(ConfigError, match="workers must be at least 1"):
+        TuneConfig(workers=0)
+    assert resolve_storage(None, tmp_path) == f"sqlite:///{tmp_path.resolve()}/study.db"
+    assert resolve_storage("postgresql://u:pw@h/db", tmp_path) == "postgresql+psycopg://u:pw@h/db"
+    assert resolve_storage(str(tmp_path / "s.log"), tmp_path) == f"journal:{tmp_path / 's.log'}"
+    assert redact("postgresql+psycopg://me:secret@host/db") == "postgresql+psycopg://me:***@host/db"
+    with pytest.raises(ConfigError, match="neither a database URL"):
+        resolve_storage("my-study", tmp_path)
+
+
+# --------------------------------------------------------------------------- the study
+
+
+def test_a_study_writes_its_outputs_shares_caches_and_resumes(
+    lookbook: Path, tmp_path: Path
+) -> None:
+    from stylecast.tune import tune
+
+    out, cache = tmp_path / "study", ImageCache(tmp_path / "cache")
+    cfg = TuneConfig(trials=3, sampler_seed=0)
+    res = tune(lookbook, cfg, _base(), out, progress=False, cache=cache)
+
+    assert res.n_trials == 3 and res.new_trials == [0, 1, 2]
+    assert res.counts == {"COMPLETE": 3}
+    table = pd.read_csv(out / "trials.csv")
+    params = ["head_lr", "batch_size", "weight_decay", "label_smoothing"]  # head_epochs: fixed
+    assert list(table.columns) == [
+        *COLUMNS_HEAD,
+        *[f"params_{p}" for p in sorted(params)],
+        "state",
+        "error",
+    ]
+    assert sorted(table["number"]) == [0, 1, 2] and set(table["state"]) == {"COMPLETE"}
+    assert list(table["value"]) == sorted(table["value"], reverse=True)  # best first
+    assert table["value"].between(0, 1).all() and (table["duration"] > 0).all()
+    assert res.best_value == table["value"].iloc[0]
+
+    best = load_config(TrainConfig, out / "best.yaml")  # what `train --config` reads
+    assert best == res.best_config and best.mode == "head" and best.img_size == 32
+    assert best.head_lr == pytest.approx(res.best_params["head_lr"])
+    for name in ("optimization_history.png", "param_importances.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Weights are kept for the best trial only; the others keep config and metrics.
+    kept = sorted(p.parent.name for p in (out / "trials").glob("*/model.safetensors"))
+    assert kept == [str(res.best_number)]
+    assert all((out / "trials" / str(n) / "metrics.csv").is_file() for n in range(3))
+
+    # Shared caches: features were computed once, before the first trial; no trial wrote any.
+    features = sorted((cache.root / "features").glob("*.npy"))
+    assert len(features) == 2  # train and val views of the frozen backbone
+    study = optuna.load_study(study_name=res.study_name, storage=f"sqlite:///{out}/study.db")
+    first_start = min(t.datetime_start for t in study.trials).timestamp()
+    assert all(f.stat().st_mtime < first_start for f in features)
+    decoded = sorted((cache.root / "decoded").rglob("*.npy"))
+
+    # Re-running continues the study: new trials are added, numbered after the old ones.
+    res2 = tune(
+        lookbook, TuneConfig(trials=2, sampler_seed=0), _base(), out, progress=False, cache=cache
+    )
+    assert res2.n_trials == 5 and res2.new_trials == [3, 4]
+    assert sorted(pd.read_csv(out / "trials.csv")["number"]) == [0, 1, 2, 3, 4]
+    assert sorted((cache.root / "features").glob("*.npy")) == features
+    assert sorted((cache.root / "decoded").rglob("*.npy")) == decoded
+
+    # A study never silently mixes objectives, spaces or fixed values.
+    with pytest.raises(
+        RunError, match="created to maximize val_accuracy; this command asks to minimize val_loss"
+    ):
+        tune(
+            lookbook,
+            TuneConfig(trials=1, metric="val_loss"),
+            _base(),
+            out,
+            progress=False,
+            cache=cache,
+        )
+    with pytest.raises(RunError, match="another search space"):
+        tune(
+            lookbook, TuneConfig(trials=1, space="full"), _base(), out, progress=False, cache=cache
+        )
+    with pytest.raises(RunError, match=r"other fixed training values: head_epochs \(study: 4"):
+        tune(
+            lookbook,
+            TuneConfig(trials=1),
+            _base(head_epochs=5),
+            out,
+            progress=False,
+            cache=cache,
+            fixed=["img_size", "group_column", "patience", "head_epochs", "pretrained"],
+        )
+    split = (out / "splits.csv").read_text()
+    with pytest.raises(RunError, match="was run on another split of the data"):
+        tune(
+            lookbook,
+            TuneConfig(trials=1),
+            _base(val_fraction=0.3),
+            out,
+            progress=False,
+            cache=cache,
+        )
+    assert (out / "splits.csv").read_text() == split  # the refused split was not written
+    study = optuna.load_study(study_name=res.study_name, storage=f"sqlite:///{out}/study.db")
+    assert len(study.trials) == 5  # nothing was added by the refusals
+
+
+class _PruneFrom(optuna.pruners.BasePruner):
+    """A forced pruner: trials from ``number`` on are pruned once they reported 2 epochs."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return trial.number >= self.number and (trial.last_step or 0) >= 2
+
+
+def test_failed_pruned_and_killed_trials_never_stop_the_study(
+    lookbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylecast._tune_worker import make_pruner
+    from stylecast.tune import tune
+
+    assert isinstance(make_pruner(TuneConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner(TuneConfig()), optuna.pruners.MedianPruner)
+    out = tmp_path / "faults"
+    cfg = TuneConfig(trials=1, heartbeat_interval=1, grace_period=2, sampler_seed=0)
+    res = tune(lookbook, cfg, _base(head_epochs=6), out, progress=False)
+    assert res.counts == {"COMPLETE": 1}
+
+    # A worker starts trial 1, beats once, and is killed (SIGKILL: no cleanup at all).
+    url = f"sqlite:///{out.resolve()}/study.db"
+    script = (
+        "import os, signal, optuna\n"
+        "from stylecast._tune_storage import open_storage\n"
+        f"s = open_storage({url!r}, heartbeat_interval=1, grace_period=2)\n"
+        f"study = optuna.load_study(study_name={res.study_name!r}, storage=s)\n"
+        "t = study.ask()\n"
+        "s.record_heartbeat(t._trial_id)\n"
+        "print(t.number, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == -9 and proc.stdout.strip() == "1", proc.stderr
+    assert optuna.load_study(study_name=res.study_name, storage=url).trials[1].state.name == (
+        "RUNNING"
+    )
+    time.sleep(3)  # longer than the grace period
+
+    # Trial 2 runs out of memory; trials 3 and 4 are pruned after epoch 2 of 6.
+    # The module, not the package attribute: stylecast.train is also the lazily exported function.
+    train_module = importlib.import_module("stylecast.train")
+    real_train = train_module.train
+
+    def flaky_train(data, cfg, out, **kw):  # noqa: ANN001, ANN202 - a test double
+        if Path(out).name == "2" and Path(out).parent.name == "trials":
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real_train(data, cfg, out, **kw)
+
+    monkeypatch.setattr(train_module, "train", flaky_train)
+    res = tune(
+        lookbook,
+        dataclasses.replace(cfg, trials=3),
+        _base(head_epochs=6),
+        out,
+        progress=False,
+        pruner=_PruneFrom(3),
+    )
+    assert res.n_trials == 5 and res.new_trials == [2, 3, 4]
+    assert res.counts == {"COMPLETE": 1, "PRUNED": 2, "FAIL": 2}
+    table = pd.read_csv(out / "trials.csv", keep_default_na=False).set_index("number")
+    assert list(table["state"]) == ["COMPLETE", "PRUNED", "PRUNED", "FAIL", "FAIL"]  # best first
+    assert "stopped sending heartbeats" in table.loc[1, "error"]
+    assert table.loc[2, "error"] == "RuntimeError: CUDA out of memory (simulated)"
+    assert table.loc[0, "error"] == table.loc[3, "error"] == ""
+    trials = optuna.load_study(study_name=res.study_name, storage=url).trials
+    assert sorted(trials[0].intermediate_values) == [1, 2, 3, 4, 5, 6]
+    for t in trials[3:]:
+        assert sorted(t.intermediate_values) == [1, 2]  # stopped at once, after epoch 2
+        assert t.user_attrs["epochs_run"] == 2
+        assert t.value == t.intermediate_values[2]  # Optuna's value of a pruned trial
+        assert not (out / "trials" / str(t.number) / "model.safetensors").exists()
+    assert res.best_number == 0
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_tune_help_and_one_line_errors(lookbook: Path, tmp_path: Path) -> None:
+    res = run_cli("tune", "--help")
+    assert res.returncode == 0
+    for flag in (
+        "--trials",
+        "--timeout",
+        "--metric",
+        "--space",
+        "--pruner",
+        "--storage",
+        "--study-name",
+        "--workers",
+        "--retrain-best",
+        "--img-size",
+        "--freeze",
+    ):
+        assert flag in res.stdout
+
+    bad = _space(tmp_path, "batch_sise: {type: int, low: 16, high: 64}\n")
+    res = run_cli("tune", str(lookbook), "--space", bad, "--out", str(tmp_path / "x"))
+    assert res.returncode == 1
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert "unknown parameter 'batch_sise' (did you mean 'batch_size'?)" in res.stderr
+
+    res = run_cli(
+        "tune",
+        str(lookbook),
+        "--storage",
+        "postgresql://me:secret@127.0.0.1:1/none",
+        "--out",
+        str(tmp_path / "y"),
+    )
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith(
+        "error: cannot open the study storage postgresql+psycopg://me:***@"
+    )
+    assert res.stderr.count("\n") == 1 and "secret" not in res.stderr
+    assert not (tmp_path / "y").exists()  # failed before touching the disk
+
+
+def test_cli_tune_on_a_journal_then_retrain_best(lookbook: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli-study"
+    journal = tmp_path / "study.log"
+    res = run_cli(
+        "tune",
+        str(lookbook),
+        "--trials",
+        "3",
+        "--storage",
+        str(journal),
+        "--out",
+        str(out),
+        "--retrain-best",
+        "--freeze",
+        "--sampler-seed",
+        "0",
+        *FAST_FLAGS,
+    )
+    assert res.returncode == 0, res.stderr
+    header = res.stdout.splitlines()[0].split()
+    assert header[:3] == COLUMNS_HEAD and header[-1] == "state"
+    assert "params_head_lr" in header and "params_mode" not in header  # --freeze fixed the mode
+    assert len(res.stdout.splitlines()[1:4]) == 3
+    table = pd.read_csv(out / "trials.csv")
+    assert sorted(table["number"]) == [0, 1, 2] and set(table["state"]) == {"COMPLETE"}
+    assert not (out / "study.db").exists()  # the study lives in the journal file
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    study = optuna.load_study(study_name=f"stylecast-{lookbook.name}", storage=storage)
+    assert [t.number for t in study.trials] == [0, 1, 2]
+    best = int(table["number"].iloc[0])
+    run = out / f"best-trial-{best}"
+    for name in ("trials.csv", "optimization_history.png", "param_importances.png"):
+        assert (run / "tuning" / name).is_file()
+    info = json.loads((run / "tuning" / "study.json").read_text())
+    assert info["metric"] == "val_accuracy" and info["best_trial"] == best
+    assert (run / "evaluation.json").is_file() and (run / "report.html").is_file()
+    # Retrained on train+val; the test split is the study's, untouched.
+    splits = pd.read_csv(run / "splits.csv")
+    study_splits = pd.read_csv(out / "splits.csv")
+    assert set(splits["split"]) == {"train", "test"}
+    assert sorted(splits.loc[splits["split"] == "test", "path"]) == sorted(
+        study_splits.loc[study_splits["split"] == "test", "path"]
+    )
+    assert f"best configuration retrained on train+val: {run}" in res.stdout
+    assert "accuracy:" in res.stdout
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_url() -> tuple[str, object]:
+    """A fresh database on a reachable server, and its cleanup; skip when there is none."""
+    given = os.environ.get("STYLECAST_TEST_POSTGRES_URL")
+    if given:
+        return given, lambda: None
+    if shutil.which("psql") is None or shutil.which("su") is None:
+        pytest.skip("no PostgreSQL client here (psql); set STYLECAST_TEST_POSTGRES_URL to test")
+    if os.geteuid() != 0:
+        pytest.skip(
+            "creating a test database needs root (su postgres) or STYLECAST_TEST_POSTGRES_URL"
+        )
+
+    def psql(sql: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["su", "postgres", "-c", f'psql -v ON_ERROR_STOP=1 -qAtc "{sql}"'],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    probe = psql("select 1")
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no answer"])[0]
+        pytest.skip(f"PostgreSQL server not reachable: {reason[:200]}")
+    name = f"stylecast_test_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    for sql in (
+        f"CREATE ROLE {name} LOGIN PASSWORD '{password}'",
+        f"CREATE DATABASE {name} OWNER {name}",
+    ):
+        r = psql(sql)
+        assert r.returncode == 0, r.stderr
+
+    def cleanup() -> None:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"DROP ROLE IF EXISTS {name}")
+
+    return f"postgresql://{name}:{password}@localhost/{name}", cleanup
+
+
+def test_two_workers_share_one_study_on_postgresql(lookbook: Path, tmp_path: Path) -> None:
+    from stylecast.tune import tune
+
+    url, cleanup = _postgres_url()
+    try:
+        out = tmp_path / "pg"
+        cfg = TuneConfig(trials=4, workers=2, storage=url, study_name="pg-study", pruner="none")
+        res = tune(lookbook, cfg, _base(), out, progress=False)
+        assert res.storage.startswith("postgresql+psycopg://") and "***" in res.storage
+        storage = url.replace("postgresql://", "postgresql+psycopg://")
+        trials = optuna.load_study(study_name="pg-study", storage=storage).trials
+        # Every trial of both worker processes is in the one study: none lost, none twice.
+        assert sorted(t.number for t in trials) == list(range(4))
+        assert len({t._trial_id for t in trials}) == 4
+        by_worker: dict[str, list[int]] = {}
+        for t in trials:
+            by_worker.setdefault(t.user_attrs["worker"], []).append(t.number)
+        assert sorted(len(v) for v in by_worker.values()) == [2, 2]
+        assert os.getpid() not in {int(w.split(":")[-1]) for w in by_worker}  # child processes
+        assert {t.state.name for t in trials} == {"COMPLETE"}
+        assert sorted(res.new_trials) == list(range(4)) and res.n_trials == 4
+        assert sorted(pd.read_csv(out / "trials.csv")["number"]) == list(range(4))
+        assert sorted(int(p.name) for p in (out / "trials").iterdir()) == list(range(4))
+        password = url.split(":")[2].split("@")[0]
+        assert password not in (out / "tune.json").read_text()
+    finally:
+        cleanup()
