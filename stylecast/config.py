@@ -90,6 +90,7 @@ class TrainConfig:
     balance: str = "none"
     augment: bool = True
     color_jitter: float = 0.0
+    crop_scale: float = 0.7  # smallest area kept by the random resized crop (1.0 = flip only)
     feature_views: int = 1
     precision: str = "auto"
     device: str = "auto"
@@ -129,6 +130,8 @@ class TrainConfig:
         for name in ("weight_decay", "grad_clip", "lr_warmup_epochs", "color_jitter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not 0.05 <= self.crop_scale <= 1.0:
+            raise ConfigError(f"crop_scale must be in [0.05, 1], got {self.crop_scale}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.patience < 0 or self.num_threads < 0:

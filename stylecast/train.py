@@ -744,7 +744,9 @@ def _finetune_phase(
             x = to_input(rd.prepared.pixels[idx[order]], mean, std, device)
             yb = y_all[idx[order]].to(device)
             if cfg.augment:
-                x = augment_batch(x, gen, color_jitter=cfg.color_jitter, fill=fill)
+                x = augment_batch(
+                    x, gen, scale=(cfg.crop_scale, 1.0), color_jitter=cfg.color_jitter, fill=fill
+                )
             with autocast_for(device, cfg.precision):
                 logits = model(x)
             loss = F.cross_entropy(

@@ -78,6 +78,11 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         help="no crop/flip augmentation",
     )
     g.add_argument(
+        "--crop-scale",
+        type=float,
+        help="smallest image area a random crop keeps (default 0.7; 1.0 = flips only)",
+    )
+    g.add_argument(
         "--color-jitter", type=float, help="colour jitter strength (off: colour is a season cue)"
     )
     g.add_argument("--feature-views", type=int, help="head mode: augmented feature views per image")
@@ -113,6 +118,7 @@ _KEYS = (
     "balance",
     "augment",
     "color_jitter",
+    "crop_scale",
     "feature_views",
     "precision",
     "device",
