@@ -76,10 +76,10 @@ class TrainConfig:
     weights: str | None = None
     # training
     mode: str = "warmup"
-    epochs: int = 6
+    epochs: int = 8
     head_epochs: int = 30
     unfreeze: str = "all"
-    lr: float = 5e-4
+    lr: float = 1e-3
     head_lr: float = 3e-3
     batch_size: int = 32
     weight_decay: float = 5e-4
@@ -90,7 +90,7 @@ class TrainConfig:
     balance: str = "none"
     augment: bool = True
     color_jitter: float = 0.0
-    crop_scale: float = 0.7  # smallest area kept by the random resized crop (1.0 = flip only)
+    crop_scale: float = 1.0  # smallest area a random resized crop keeps (1.0 = flips only)
     feature_views: int = 1
     precision: str = "auto"
     device: str = "auto"

@@ -80,7 +80,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--crop-scale",
         type=float,
-        help="smallest image area a random crop keeps (default 0.7; 1.0 = flips only)",
+        help="smallest image area a random crop keeps (default 1.0 = flips only; e.g. 0.7)",
     )
     g.add_argument(
         "--color-jitter", type=float, help="colour jitter strength (off: colour is a season cue)"
