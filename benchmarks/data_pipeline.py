@@ -131,12 +131,12 @@ NOTES = """\
 Reading it: epoch 1 of the cached pipeline includes building the cache (hashing, parallel
 decoding, letterboxing, writing the memmap) once; later epochs, runs, tuning trials and
 `evaluate` reuse it without decoding. fpi-season's 60x80 thumbnails decode in about 0.1 ms,
-so the cache saves the baseline almost nothing per epoch; what remains is the per-batch
-float work in `stylecast/_tensors.py` (`to_input` makes four passes over the float batch;
-`augment_batch` builds its grid with `affine_grid` and shifts the fill colour around
-`grid_sample` in two more passes). Full-size photos also cost the baseline their JPEG
-decoding and resizing every epoch (not measured here). A shared machine inflates both
-pipelines' times; the ratio from the same run is the figure to compare."""
+so the cache saves the baseline little per epoch; what remains is the per-batch float work
+in `stylecast/_tensors.py` (one fused normalising pass in `to_input`, then `grid_sample` for
+the crop and flip in `augment_batch`) at 224x224, while the baseline crops and flips the small
+PIL image before resizing it. Full-size photos also cost the baseline their JPEG decoding and
+resizing every epoch (not measured here). A shared machine inflates both pipelines' times;
+the ratio from the same run is the figure to compare."""
 
 
 def doc_body(lines: list[str], argv: list[str]) -> str:
