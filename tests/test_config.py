@@ -42,9 +42,9 @@ def test_bad_values_are_clear_errors(overrides, message) -> None:
 
 def test_strings_from_cli_are_coerced_and_yaml_round_trips(tmp_path) -> None:
     cfg = load_config(
-        TrainConfig, None, {"augment": "false", "lr": "1e-3", "group_column": "group"}
+        TrainConfig, None, {"augment": "false", "lr": "2e-3", "group_column": "group"}
     )
-    assert cfg.augment is False and cfg.lr == 1e-3 and cfg.group_column == "group"
+    assert cfg.augment is False and cfg.lr == 2e-3 and cfg.group_column == "group"
     f = tmp_path / "saved.yaml"
     f.write_text(config_to_yaml(cfg))
     assert load_config(TrainConfig, f) == cfg

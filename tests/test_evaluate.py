@@ -117,15 +117,15 @@ def test_console_summary_shows_top_k_for_four_classes() -> None:
 
 
 def test_calibration_lowers_ece_of_an_overconfident_model(run: Path) -> None:
-    """A random head a few times larger than the trained one: confident and uninformative
-    (about half right at ~90% confidence). Temperature scaling must soften it."""
+    """A large random head: confident and uninformative (about half right at near-certain
+    confidence). Temperature scaling must soften it."""
     import torch
     from safetensors.torch import load_file, save_file
 
     weights = load_file(str(run / "model.safetensors"))
     gen = torch.Generator().manual_seed(0)
     w = weights["classifier.weight"]
-    weights["classifier.weight"] = torch.randn(w.shape, generator=gen) * 0.05
+    weights["classifier.weight"] = torch.randn(w.shape, generator=gen) * 0.5
     save_file(weights, str(run / "model.safetensors"))
     result = evaluate(run, cfg=EvaluateConfig(n_bootstrap=0, gallery_size=0), progress=False)
     cal = result.metrics["calibration"]
