@@ -48,7 +48,6 @@ class WorkerSpec:
     n_workers: int
     session: str
     progress: bool
-    features_warm: bool = False  # the study's features were computed before any trial
     sampler: Any = None
     pruner: Any = None
 
@@ -143,11 +142,6 @@ def run_worker(spec: WorkerSpec) -> None:
         if run.exists():  # a leftover of an older study that used this trial number
             shutil.rmtree(run)
         step = 0
-        # A head trial on warm features only trains a linear layer: tiny ops that run far
-        # faster on one thread (measured 2 s vs 65 s on a busy 2-core machine) than on many
-        # threads waiting for each other. An explicit num_threads is left alone.
-        one_thread = spec.features_warm and cfg_t.mode == "head" and cfg_t.num_threads == 0
-        threads = torch.get_num_threads()
 
         def on_epoch(row: dict[str, Any]) -> None:
             nonlocal step
@@ -158,8 +152,7 @@ def run_worker(spec: WorkerSpec) -> None:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {step} ({cfg.metric} {value:.4f})")
 
-        if one_thread:
-            torch.set_num_threads(1)
+        # train() runs a head loop on one thread by itself (tiny ops: extra threads only wait).
         try:
             result = train(
                 spec.data,
@@ -180,8 +173,6 @@ def run_worker(spec: WorkerSpec) -> None:
             trial.set_user_attr("epochs_run", step)
             strip_trial_dir(run)
             raise
-        finally:
-            torch.set_num_threads(threads)
         trial.set_user_attr("epochs_run", len(result.history))
         return _metric_value(result.history, cfg.metric, cfg.direction)
 

@@ -202,7 +202,7 @@ def _tune(
             "command": redact(" ".join(sys.argv)) if sys.argv and sys.argv[0] else "",
         },
     )
-    warm = _warm_feature_cache(data, base, space, splits_csv, cache, progress, say)
+    _warm_feature_cache(data, base, space, splits_csv, cache, progress, say)
 
     session = uuid.uuid4().hex[:12]
     from stylecast._tune_worker import WorkerSpec
@@ -223,7 +223,6 @@ def _tune(
             n_workers=cfg.workers,
             session=session,
             progress=progress,
-            features_warm=warm,
             sampler=sampler,
             pruner=pruner,
         )
