@@ -10,7 +10,7 @@ Both pipelines produce the same thing per step: a normalised float batch
 * cached: ``prepare_images`` decodes, orients and letterboxes every image once into a
   memory-mapped ``.npy`` (epoch 1 pays for that, in a fresh cache folder); every epoch
   then indexes shuffled batches out of the memmap and runs ``to_input`` +
-  ``augment_batch`` (stylecast._tensors), in this process with ``--workers`` torch threads.
+  ``augment_batch`` (stylecast.training.tensors), in this process with ``--workers`` torch threads.
 * baseline: ``torchvision.datasets.ImageFolder`` with Resize(S) + RandomResizedCrop(S) +
   RandomHorizontalFlip + ToTensor + Normalize, through a ``DataLoader`` with the same batch
   size, ``--workers`` worker processes (persistent, so their start-up counts once).
@@ -68,8 +68,8 @@ def cached_epochs(
     data: Path, size: int, batch: int, epochs: int, threads: int, cache_dir: Path
 ) -> tuple[list[float], float, int]:
     """Epoch times of the cached pipeline; epoch 1 includes building the cache."""
-    from stylecast._tensors import augment_batch, iterate_batches, to_input
-    from stylecast.data import ImageCache, discover, prepare_images
+    from stylecast.training.tensors import augment_batch, iterate_batches, to_input
+    from stylecast.data.pipeline import ImageCache, discover, prepare_images
 
     torch.set_num_threads(threads)
     fill = (1.0 - MEAN[0]) / STD[0]

@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/tune_speed.py                  # fpi-season, 20 trials
     .venv/bin/python benchmarks/tune_speed.py --baseline-trials 20   # no extrapolation
 
-1. *Shared caches*: ``stylecast.tune`` runs a 20-trial head-mode study from an EMPTY
+1. *Shared caches*: ``stylecast.tuning.study`` runs a 20-trial head-mode study from an EMPTY
    cache, so its time includes decoding every image and computing the backbone features
    once; every later trial reuses them.
 2. *Recomputing features in every trial*: the same trials (the study's own configurations,
    stopped at the same epoch where the study pruned them) are trained again with
-   ``stylecast.train``, each with a fresh, empty features cache. Decoded pixels are shared
+   ``stylecast.training.engine``, each with a fresh, empty features cache. Decoded pixels are shared
    (symlinked) so that only the features are recomputed; Optuna's own bookkeeping is not
    counted. Both choices make the baseline cheaper, so the ratio is a lower bound.
 
@@ -52,7 +52,7 @@ def _parse() -> argparse.Namespace:
 
 def _fresh_features_cache(shared: Path, root: Path) -> Any:
     """An ImageCache whose decoded pixels are the shared ones but with no features at all."""
-    from stylecast.data import ImageCache
+    from stylecast.data.pipeline import ImageCache
 
     root.mkdir(parents=True)
     os.symlink(shared / "decoded", root / "decoded")
@@ -69,9 +69,9 @@ def main() -> int:
     import torch
 
     from stylecast.config import TrainConfig, TuneConfig
-    from stylecast.data import ImageCache
-    from stylecast.train import train
-    from stylecast.tune import format_trials, tune
+    from stylecast.data.pipeline import ImageCache
+    from stylecast.training.engine import train
+    from stylecast.tuning.study import format_trials, tune
 
     tmp = Path(tempfile.mkdtemp(prefix="stylecast-tune-bench-"))
     try:

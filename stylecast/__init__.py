@@ -6,8 +6,7 @@ The public API is re-exported here; heavy modules (torch, timm) load on first us
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from stylecast.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -25,64 +24,39 @@ _EXPORTS = {
     "MissingDependencyError": "stylecast.errors",
     "NotFittedError": "stylecast.errors",
     # data
-    "Dataset": "stylecast.data",
-    "ImageCache": "stylecast.data",
-    "discover": "stylecast.data",
-    "split_dataset": "stylecast.data",
-    "check_data": "stylecast.data",
-    "render_data_section": "stylecast.data_report",
-    "make_lookbook": "stylecast.synthetic",
+    "Dataset": "stylecast.data.pipeline",
+    "ImageCache": "stylecast.data.pipeline",
+    "discover": "stylecast.data.pipeline",
+    "split_dataset": "stylecast.data.pipeline",
+    "check_data": "stylecast.data.pipeline",
+    "render_data_section": "stylecast.data.report",
+    "make_lookbook": "stylecast.demo.lookbook",
     # model
     "create_model": "stylecast.models",
     "load_model": "stylecast.models",
     "model_summary": "stylecast.models",
     "list_backbones": "stylecast.models",
     # stages
-    "train": "stylecast.train",
-    "TrainResult": "stylecast.train",
-    "evaluate": "stylecast.evaluate",
-    "EvaluationResult": "stylecast.evaluate",
-    "build_report": "stylecast.report",
-    "tune": "stylecast.tune",
-    "TuneResult": "stylecast.tune",
-    "explain": "stylecast.explain",
-    "Explanation": "stylecast.explain",
-    "compare": "stylecast.compare",
-    "CompareResult": "stylecast.compare",
-    "build_galleries": "stylecast.galleries",
-    "Predictor": "stylecast.predict",
-    "predict": "stylecast.predict",
+    "train": "stylecast.training.engine",
+    "TrainResult": "stylecast.training.engine",
+    "evaluate": "stylecast.evaluation.scoring",
+    "EvaluationResult": "stylecast.evaluation.scoring",
+    "build_report": "stylecast.report.build",
+    "tune": "stylecast.tuning.study",
+    "TuneResult": "stylecast.tuning.study",
+    "explain": "stylecast.evaluation.gradcam",
+    "Explanation": "stylecast.evaluation.gradcam",
+    "compare": "stylecast.evaluation.comparison",
+    "CompareResult": "stylecast.evaluation.comparison",
+    "build_galleries": "stylecast.evaluation.galleries",
+    "Predictor": "stylecast.inference.predictor",
+    "predict": "stylecast.inference.predictor",
     "SeasonClassifier": "stylecast.classifier",
-    "run_demo": "stylecast.demo",
+    "run_demo": "stylecast.demo.pipeline",
     # numbers
-    "classification_metrics": "stylecast.metrics",
-    "mcnemar_test": "stylecast.metrics",
+    "classification_metrics": "stylecast.evaluation.metrics",
+    "mcnemar_test": "stylecast.evaluation.metrics",
 }
 
 __all__ = ["__version__", *_EXPORTS]
-
-# Functions named like their module (stylecast.train.train, ...): once the submodule is
-# imported, Python sets ``stylecast.<name>`` to the *module*. A lazy lookup would then return
-# the module, so these are imported eagerly and always name the function.
-_SAME_NAME = ("train", "evaluate", "predict", "explain", "compare", "tune")
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stylecast' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
-def _bind_same_name_functions() -> None:
-    for name in _SAME_NAME:
-        globals()[name] = getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-_bind_same_name_functions()
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

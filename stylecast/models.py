@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from stylecast._io import atomic_path, atomic_write_json, read_json
+from stylecast.fileio import atomic_path, atomic_write_json, read_json
 from stylecast.errors import MissingDependencyError, ModelError, RunError
 
 __all__ = [

@@ -29,11 +29,11 @@ TRAIN_KW = {
 def evaluated_run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
     """A fresh copy of the session's trained + evaluated run on the lookbook fixture."""
     if "run" not in _BASE:
-        # From the modules: once stylecast.evaluate (the module) is imported, the package
+        # From the modules: once stylecast.evaluation.scoring (the module) is imported, the package
         # attribute of that name is the module, not the function.
         from stylecast.config import EvaluateConfig, TrainConfig
-        from stylecast.evaluate import evaluate
-        from stylecast.train import train
+        from stylecast.evaluation.scoring import evaluate
+        from stylecast.training.engine import train
 
         base = tmp_path_factory.mktemp("insight-base") / "run"
         train(lookbook, TrainConfig(**TRAIN_KW), out=base, progress=False)

@@ -25,7 +25,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def lookbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small two-season lookbook (24 per class) with group/brand/period columns."""
-    from stylecast.synthetic import make_lookbook
+    from stylecast.demo.lookbook import make_lookbook
 
     root = tmp_path_factory.mktemp("lookbook")
     make_lookbook(root, 24, seed=1, image_size=(72, 96))

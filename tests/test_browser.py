@@ -39,7 +39,7 @@ def _chromium() -> str:
 def report(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> tuple[Path, list[str]]:
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     _chromium()
-    from stylecast.report import build_report
+    from stylecast.report.build import build_report
 
     run = evaluated_run(tmp_path_factory, lookbook)
     result = build_report(run)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecast.data import (
+from stylecast.data.pipeline import (
     ImageCache,
     discover,
     letterbox,

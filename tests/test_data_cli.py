@@ -99,7 +99,7 @@ def test_data_check_writes_a_clean_manifest(dirty_lookbook: Path, tmp_path: Path
     assert len(m) == 48 and {"group", "brand", "period", "shoot"} <= set(m.columns)
     assert m["path"].iloc[0].startswith("../../")  # relative to the new manifest
     assert not m["path"].str.endswith(("dup.jpg", "broken.jpg")).any()
-    from stylecast.data import discover
+    from stylecast.data.pipeline import discover
 
     assert len(discover(clean)) == 48
 
@@ -149,7 +149,7 @@ def test_run_keeps_manifest_columns_and_records_the_data_check(dirty_run: Path) 
 
 
 def test_render_data_section_is_self_contained(dirty_run: Path) -> None:
-    from stylecast.data_report import render_data_section
+    from stylecast.data.report import render_data_section
 
     frag = render_data_section(dirty_run)
     assert frag.startswith('<div class="stylecast-data">') and frag.endswith("</div>")
@@ -191,7 +191,7 @@ def test_real_data_check_counts_every_image(fpi_season: Path, tmp_path: Path) ->
 @pytest.mark.realdata
 def test_real_data_grouped_split_keeps_products_together(fpi_season: Path) -> None:
     from stylecast.config import TrainConfig
-    from stylecast.data import prepare_run_data
+    from stylecast.data.pipeline import prepare_run_data
 
     rd = prepare_run_data(
         fpi_season, TrainConfig(img_size=32, group_column="group"), progress=False

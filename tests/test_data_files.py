@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecast.data import (
+from stylecast.data.pipeline import (
     ImageCache,
     check_data,
     discover,
@@ -179,7 +179,7 @@ def test_manifest_needs_path_and_label(tmp_path: Path) -> None:
 
 
 def test_digests_follow_file_content(tmp_path: Path) -> None:
-    from stylecast._data_store import FileIndex
+    from stylecast.data.store import FileIndex
 
     p = tmp_path / "x.png"
     Image.new("RGB", (20, 20), (1, 2, 3)).save(p)

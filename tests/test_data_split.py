@@ -11,9 +11,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import stylecast.data as data_mod
+import stylecast.data.pipeline as data_mod
 from stylecast.config import TrainConfig
-from stylecast.data import ImageCache, check_data, discover, prepare_images, prepare_run_data
+from stylecast.data.pipeline import (
+    ImageCache,
+    check_data,
+    discover,
+    prepare_images,
+    prepare_run_data,
+)
 from stylecast.errors import ConfigError, DataError
 
 # Planted copies: (source image, copy name, how it was made).
@@ -237,7 +243,7 @@ def test_new_config_keys_are_validated() -> None:
 
 
 def test_a_folder_of_only_broken_files(tmp_path: Path, cache: ImageCache) -> None:
-    from stylecast._data_check import format_report
+    from stylecast.data.check import format_report
 
     for label in ("a", "b"):
         (tmp_path / label).mkdir()

@@ -11,7 +11,7 @@ from PIL import Image
 from torch import nn
 
 from stylecast.errors import DataError, ModelError
-from stylecast.explain import explain, find_target_layer, grad_cam
+from stylecast.evaluation.gradcam import explain, find_target_layer, grad_cam
 from tests.conftest import run_cli
 
 SIZE = 32

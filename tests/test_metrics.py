@@ -1,4 +1,4 @@
-"""stylecast.metrics: values checked against scikit-learn, scipy and hand-made cases."""
+"""stylecast.evaluation.metrics: values checked against scikit-learn, scipy and hand-made cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from stylecast.errors import DataError
-from stylecast.metrics import (
+from stylecast.evaluation.metrics import (
     classification_metrics,
     expected_calibration_error,
     fit_temperature,
@@ -336,7 +336,7 @@ def test_per_class_intervals_bracket_the_estimates(three_class):
 
 
 def test_balanced_accuracy_bootstrap_matches_sklearn_per_resample(three_class):
-    from stylecast.metrics import _balanced_accuracy_rows
+    from stylecast.evaluation.metrics import _balanced_accuracy_rows
 
     y, p = three_class
     pred = p.argmax(axis=1)

@@ -25,8 +25,8 @@ def test_packaged_weights_classify_chelsea_as_egyptian_cat(imagenet_model: torch
     from PIL import Image
     from skimage import data
 
-    from stylecast._tensors import to_input
-    from stylecast.data import letterbox
+    from stylecast.training.tensors import to_input
+    from stylecast.data.pipeline import letterbox
 
     prep = preprocessing_for("efficientnet_lite0", 224)
     assert prep["mean"] == [0.5, 0.5, 0.5] and prep["std"] == [0.5, 0.5, 0.5]

@@ -1,4 +1,4 @@
-"""stylecast.plots: every figure renders to a real PNG, honours ``ax`` and shows its numbers."""
+"""stylecast.plots.core: every figure renders to a real PNG, honours ``ax`` and shows its numbers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from stylecast.errors import DataError
-from stylecast.metrics import classification_metrics, softmax
-from stylecast.plots import (
+from stylecast.evaluation.metrics import classification_metrics, softmax
+from stylecast.plots.core import (
     image_grid,
     overlay_heatmap,
     plot_calibration,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from stylecast.errors import DataError, RunError
-from stylecast.report import build_report
+from stylecast.report.build import build_report
 from tests._runs import evaluated_run
 from tests.conftest import run_cli
 
@@ -36,8 +36,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
 
 @pytest.fixture
 def no_data_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behave as if stylecast.data_report did not exist (None in sys.modules -> ImportError)."""
-    monkeypatch.setitem(sys.modules, "stylecast.data_report", None)
+    """Behave as if stylecast.data.report did not exist (None in sys.modules -> ImportError)."""
+    monkeypatch.setitem(sys.modules, "stylecast.data.report", None)
 
 
 def _html(run: Path, **kw) -> tuple[list[str], str]:
@@ -78,7 +78,7 @@ def test_every_section_renders(run: Path, no_data_report: None) -> None:
 
 
 def test_tuning_section_from_trials_csv(run: Path, tmp_path: Path, no_data_report: None) -> None:
-    from stylecast.plots import plot_optimization_history, save_figure
+    from stylecast.plots.core import plot_optimization_history, save_figure
 
     tuned = tmp_path / "tuned"
     import shutil
@@ -131,9 +131,9 @@ def test_tuning_section_from_trials_csv(run: Path, tmp_path: Path, no_data_repor
 def test_data_section_uses_data_report_when_present(
     run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = types.ModuleType("stylecast.data_report")
+    fake = types.ModuleType("stylecast.data.report")
     fake.render_data_section = lambda run_dir: '<div id="dr">duplicates: <b>3</b></div>'
-    monkeypatch.setitem(sys.modules, "stylecast.data_report", fake)
+    monkeypatch.setitem(sys.modules, "stylecast.data.report", fake)
     _, html = _html(run)
     data = html[html.index('<section id="data">') : html.index('<section id="model">')]
     assert '<div id="dr">duplicates: <b>3</b></div>' in data  # not escaped
@@ -212,7 +212,7 @@ def test_not_a_run(tmp_path: Path) -> None:
 
 
 def test_tuning_table_for_a_minimised_metric(tmp_path: Path) -> None:
-    from stylecast.report import _tuning
+    from stylecast.report.build import _tuning
 
     folder = tmp_path / "tuning"
     folder.mkdir()

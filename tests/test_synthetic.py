@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from stylecast.errors import ConfigError
-from stylecast.synthetic import make_lookbook
+from stylecast.demo.lookbook import make_lookbook
 
 COLUMNS = ["path", "label", "group", "brand", "period", "garment", "colour"]
 CLASSES = ("FallWinter", "SpringSummer")

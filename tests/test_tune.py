@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from stylecast.config import TrainConfig, TuneConfig, load_config
-from stylecast.data import ImageCache
+from stylecast.data.pipeline import ImageCache
 from stylecast.errors import ConfigError, RunError
 from tests.conftest import run_cli
 
@@ -69,7 +69,7 @@ def _space(tmp_path: Path, text: str) -> str:
     ],
 )
 def test_a_malformed_space_file_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None:
-    from stylecast._tune_space import resolve_space
+    from stylecast.tuning.space import resolve_space
 
     path = _space(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -79,7 +79,7 @@ def test_a_malformed_space_file_names_the_bad_key(tmp_path: Path, text: str, nee
 
 
 def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
-    from stylecast._tune_space import resolve_space
+    from stylecast.tuning.space import resolve_space
 
     # 1e-4 without a dot is a string to PyYAML; a list is shorthand for categorical.
     path = _space(
@@ -118,7 +118,7 @@ def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
 
 
 def test_tune_config_validation_and_storage_urls(tmp_path: Path) -> None:
-    from stylecast._tune_storage import redact, resolve_storage
+    from stylecast.tuning.storage import redact, resolve_storage
 
     assert TuneConfig().direction == "maximize"
     assert TuneConfig(metric="val_loss").direction == "minimize"
@@ -142,7 +142,7 @@ def test_tune_config_validation_and_storage_urls(tmp_path: Path) -> None:
 def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     lookbook: Path, tmp_path: Path
 ) -> None:
-    from stylecast.tune import tune
+    from stylecast.tuning.study import tune
 
     out, cache = tmp_path / "study", ImageCache(tmp_path / "cache")
     cfg = TuneConfig(trials=3, sampler_seed=0)
@@ -244,8 +244,8 @@ class _PruneFrom(optuna.pruners.BasePruner):
 def test_failed_pruned_and_killed_trials_never_stop_the_study(
     lookbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stylecast._tune_worker import make_pruner
-    from stylecast.tune import tune
+    from stylecast.tuning.worker import make_pruner
+    from stylecast.tuning.study import tune
 
     assert isinstance(make_pruner(TuneConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
     assert isinstance(make_pruner(TuneConfig()), optuna.pruners.MedianPruner)
@@ -258,7 +258,7 @@ def test_failed_pruned_and_killed_trials_never_stop_the_study(
     url = f"sqlite:///{out.resolve()}/study.db"
     script = (
         "import os, signal, optuna\n"
-        "from stylecast._tune_storage import open_storage\n"
+        "from stylecast.tuning.storage import open_storage\n"
         f"s = open_storage({url!r}, heartbeat_interval=1, grace_period=2)\n"
         f"study = optuna.load_study(study_name={res.study_name!r}, storage=s)\n"
         "t = study.ask()\n"
@@ -276,8 +276,8 @@ def test_failed_pruned_and_killed_trials_never_stop_the_study(
     time.sleep(3)  # longer than the grace period
 
     # Trial 2 runs out of memory; trials 3 and 4 are pruned after epoch 2 of 6.
-    # The module, not the package attribute: stylecast.train is also the lazily exported function.
-    train_module = importlib.import_module("stylecast.train")
+    # The module, not the package attribute: stylecast.training.engine is also the lazily exported function.
+    train_module = importlib.import_module("stylecast.training.engine")
     real_train = train_module.train
 
     def flaky_train(data, cfg, out, **kw):  # noqa: ANN001, ANN202 - a test double
@@ -447,7 +447,7 @@ def _postgres_url() -> tuple[str, object]:
 
 
 def test_two_workers_share_one_study_on_postgresql(lookbook: Path, tmp_path: Path) -> None:
-    from stylecast.tune import tune
+    from stylecast.tuning.study import tune
 
     url, cleanup = _postgres_url()
     try:

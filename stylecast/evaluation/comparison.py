@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from stylecast._io import atomic_write_json, read_json
+from stylecast.fileio import atomic_write_json, read_json
 from stylecast.errors import DataError, RunError
-from stylecast.metrics import mcnemar_test
+from stylecast.evaluation.metrics import mcnemar_test
 
 __all__ = ["CompareResult", "PairTest", "RunSummary", "compare", "format_comparison"]
 

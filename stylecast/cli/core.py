@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from stylecast._cli.common import add_train_options, train_overrides
+from stylecast.cli.common import add_train_options, train_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from stylecast.demo import run_demo
+    from stylecast.demo.pipeline import run_demo
 
     result = run_demo(args.out, n_per_class=args.n_per_class, seed=args.seed)
     print(result.summary)
@@ -76,7 +76,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from stylecast.config import TrainConfig, load_config
-    from stylecast.train import train
+    from stylecast.training.engine import train
 
     overrides = train_overrides(args)
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -103,8 +103,8 @@ def _train(args: argparse.Namespace) -> int:
             f"skipped {len(result.skipped)} unreadable file(s); see {result.run_dir}/skipped.json"
         )
     if not args.no_evaluate:
-        from stylecast.evaluate import evaluate, format_evaluation
-        from stylecast.report import build_report
+        from stylecast.evaluation.scoring import evaluate, format_evaluation
+        from stylecast.report.build import build_report
 
         ev = evaluate(result.run_dir, progress=not args.quiet)
         print(format_evaluation(ev.metrics))
@@ -115,8 +115,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from stylecast._io import atomic_write_text
-    from stylecast.predict import predict
+    from stylecast.fileio import atomic_write_text
+    from stylecast.inference.predictor import predict
 
     table, skipped = predict(args.run, args.images, batch_size=args.batch_size)
     for s in skipped:

@@ -1,6 +1,6 @@
 """Galleries of an evaluation: what the model gets right, and what it misreads.
 
-From ``predictions.csv`` (written by :func:`stylecast.evaluate`):
+From ``predictions.csv`` (written by :func:`stylecast.evaluation.scoring`):
 
 - per class, the most confident *correct* predictions:
   ``gallery_correct_<class>.png``;
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast._io import atomic_write_json, read_json
+from stylecast.fileio import atomic_write_json, read_json
 from stylecast.errors import DataError, RunError
 
 __all__ = ["Gallery", "GalleryResult", "build_galleries", "select_galleries"]
@@ -127,8 +127,8 @@ def build_galleries(
     ``model``/``meta`` (from :func:`stylecast.models.load_model`) avoid reloading the
     model when the caller has it. ``gradcam=False`` draws the photos alone (fast).
     """
-    from stylecast.data import letterbox, load_image
-    from stylecast.plots import image_grid, save_figure
+    from stylecast.data.pipeline import letterbox, load_image
+    from stylecast.plots.core import image_grid, save_figure
 
     run = Path(run)
     pred_csv, ev_json = run / "predictions.csv", run / "evaluation.json"
@@ -213,8 +213,8 @@ def _tiles(
     prep: dict[str, Any],
 ) -> list[np.ndarray]:
     """Each photo beside its Grad-CAM overlay for the predicted class."""
-    from stylecast.explain import gradcam_for_pixels, upsample_cam
-    from stylecast.plots import overlay_heatmap
+    from stylecast.evaluation.gradcam import gradcam_for_pixels, upsample_cam
+    from stylecast.plots.core import overlay_heatmap
 
     cams, _ = gradcam_for_pixels(model, np.stack(inputs), prep, [classes.index(pred)] * len(inputs))
     gap = np.full((_TILE, _GAP, 3), 255, np.uint8)

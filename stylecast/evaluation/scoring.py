@@ -6,11 +6,11 @@ image there. Temperature scaling is fitted on the validation split and stored in
 ``model.json``, so a predicted 0.8 means about 80%.
 
 Written into the run: ``evaluation.json`` (every number, see
-:func:`stylecast.metrics.classification_metrics`, plus ``calibration`` before/after),
+:func:`stylecast.evaluation.metrics.classification_metrics`, plus ``calibration`` before/after),
 ``predictions.csv`` (path, true, predicted, confidence, ``p_<class>`` per class,
 correct, and the manifest's extra columns), ``confusion_matrix.png``,
 ``confusion_matrix_normalized.png``, ``reliability.png``, ``calibration.png`` and the
-galleries of :mod:`stylecast.galleries` (with Grad-CAM overlays).
+galleries of :mod:`stylecast.evaluation.galleries` (with Grad-CAM overlays).
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast._io import atomic_write_json, atomic_write_text, read_json
-from stylecast._tensors import predict_logits
+from stylecast.fileio import atomic_write_json, atomic_write_text, read_json
+from stylecast.training.tensors import predict_logits
 from stylecast.config import EvaluateConfig
-from stylecast.data import ImageCache, discover, prepare_images
+from stylecast.data.pipeline import ImageCache, discover, prepare_images
 from stylecast.errors import DataError, RunError
-from stylecast.metrics import _TEMPERATURE_BOUNDS, classification_metrics, fit_temperature, softmax
+from stylecast.evaluation.metrics import (
+    _TEMPERATURE_BOUNDS,
+    classification_metrics,
+    fit_temperature,
+    softmax,
+)
 from stylecast.models import load_model
 
 __all__ = ["EvaluationResult", "evaluate", "format_evaluation", "load_run_split"]
@@ -181,7 +186,7 @@ def evaluate(
     atomic_write_text(pred_csv, out.to_csv(index=False))
     _write_figures(run, metrics)
     if cfg.gallery_size > 0:
-        from stylecast.galleries import build_galleries
+        from stylecast.evaluation.galleries import build_galleries
 
         build_galleries(run, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, meta=meta)
     return EvaluationResult(run, split, len(y), metrics, temperature, pred_csv)
@@ -196,7 +201,7 @@ def _common_root(scored: pd.DataFrame) -> Path:
 
 
 def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
-    from stylecast.plots import (
+    from stylecast.plots.core import (
         plot_calibration,
         plot_confusion_matrix,
         plot_reliability,

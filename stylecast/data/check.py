@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast._dupes import COLOUR_TOLERANCE, Duplicates, cross_split_pairs
+from stylecast.data.dupes import COLOUR_TOLERANCE, Duplicates, cross_split_pairs
 
 __all__ = ["build_report", "format_report", "MAX_LISTED"]
 

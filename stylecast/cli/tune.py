@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from stylecast._cli.common import add_train_options, train_overrides
+from stylecast.cli.common import add_train_options, train_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,9 +87,9 @@ def _config_file_keys(path: str | None) -> set[str]:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from stylecast._tune_storage import redact
+    from stylecast.tuning.storage import redact
     from stylecast.config import TrainConfig, TuneConfig, load_config
-    from stylecast.tune import format_trials, tune
+    from stylecast.tuning.study import format_trials, tune
 
     # Every run.json records the command line: never with a database password in it
     # (spawned workers inherit this argv too).
@@ -139,8 +139,8 @@ def _tune(args: argparse.Namespace) -> int:
         f"study folder: {result.out} (trials.csv, optimization_history.png, param_importances.png)"
     )
     if result.retrained_run is not None:
-        from stylecast.evaluate import format_evaluation
-        from stylecast.report import build_report
+        from stylecast.evaluation.scoring import format_evaluation
+        from stylecast.report.build import build_report
 
         print(f"\nbest configuration retrained on train+val: {result.retrained_run}")
         print(format_evaluation(result.test_metrics or {}))

@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from stylecast._data_check import format_report
-    from stylecast.data import DEFAULT_DUP_THRESHOLD, check_data
+    from stylecast.data.check import format_report
+    from stylecast.data.pipeline import DEFAULT_DUP_THRESHOLD, check_data
     from stylecast.errors import DataError
 
     if args.workers is not None and args.workers < 1:
@@ -80,7 +80,7 @@ def _check(args: argparse.Namespace) -> int:
         cols = [c for c in result.dataset.table.columns if c not in ("path", "relpath", "label")]
         clean = table[["label", *cols]].copy()
         clean.insert(0, "path", [Path(os.path.relpath(p, base)).as_posix() for p in table["path"]])
-        from stylecast._io import atomic_write_text
+        from stylecast.fileio import atomic_write_text
 
         atomic_write_text(manifest, clean.to_csv(index=False))
         print(f"manifest: {manifest} ({len(clean)} images)")

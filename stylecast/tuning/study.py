@@ -39,11 +39,11 @@ from typing import Any
 import pandas as pd
 
 from stylecast import __version__
-from stylecast._io import atomic_write_json, atomic_write_text
-from stylecast._tune_space import ParamSpec, resolve_space, space_to_json
-from stylecast._tune_storage import STALE_ATTR, open_storage, redact, resolve_storage
+from stylecast.fileio import atomic_write_json, atomic_write_text
+from stylecast.tuning.space import ParamSpec, resolve_space, space_to_json
+from stylecast.tuning.storage import STALE_ATTR, open_storage, redact, resolve_storage
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict, config_to_yaml
-from stylecast.data import ImageCache
+from stylecast.data.pipeline import ImageCache
 from stylecast.errors import ConfigError, DataError, RunError
 
 __all__ = ["TuneResult", "tune", "trials_table", "format_trials"]
@@ -205,7 +205,7 @@ def _tune(
     _warm_feature_cache(data, base, space, splits_csv, cache, progress, say)
 
     session = uuid.uuid4().hex[:12]
-    from stylecast._tune_worker import WorkerSpec
+    from stylecast.tuning.worker import WorkerSpec
 
     specs = [
         WorkerSpec(
@@ -302,7 +302,7 @@ def _compute_split(
     data: Any, base: TrainConfig, cache: ImageCache, progress: bool
 ) -> tuple[str, str, bool]:
     """The study's split (as splits.csv text) and its digest; every trial uses exactly it."""
-    from stylecast.data import prepare_run_data
+    from stylecast.data.pipeline import prepare_run_data
 
     rd = prepare_run_data(data, base, cache=cache, progress=progress)
     if len(rd.indices("val")) == 0:
@@ -410,7 +410,7 @@ def _warm_feature_cache(
     feature_keys = {"model", "weights", "pretrained", "img_size", "augment", "feature_views"}
     if modes == {"finetune"} or feature_keys & set(space):
         return False
-    from stylecast.train import train
+    from stylecast.training.engine import train
 
     t = time.perf_counter()
     say("preparing backbone features once for the whole study (cached for every trial)")
@@ -430,7 +430,7 @@ def _warm_feature_cache(
 
 
 def _run_workers(specs: list[Any]) -> None:
-    from stylecast._tune_worker import child_main, run_worker
+    from stylecast.tuning.worker import child_main, run_worker
 
     if len(specs) == 1:
         run_worker(specs[0])
@@ -545,8 +545,8 @@ def format_trials(table: pd.DataFrame, max_rows: int = 50) -> str:
 
 
 def _write_outputs(study: Any, out: Path, cfg: TuneConfig) -> tuple[dict[str, Path], pd.DataFrame]:
-    from stylecast._tune_plots import plot_param_importances
-    from stylecast.plots import plot_optimization_history, save_figure
+    from stylecast.plots.tuning import plot_param_importances
+    from stylecast.plots.core import plot_optimization_history, save_figure
 
     table = trials_table(study)
     files = {"trials.csv": out / "trials.csv"}
@@ -602,7 +602,7 @@ def warnings_off() -> Any:
 
 def _strip_non_best(study: Any, out: Path) -> None:
     """Only the best trial keeps its weights (13 MB each otherwise)."""
-    from stylecast._tune_worker import strip_trial_dir
+    from stylecast.tuning.worker import strip_trial_dir
 
     best = _best_trial(study)
     folder = out / "trials"
@@ -617,8 +617,8 @@ def _retrain_best(
     data: Any, res: TuneResult, cache: ImageCache, progress: bool, say: Any
 ) -> tuple[Path, dict[str, Any]]:
     """Train the best configuration on train+val; score it once on the untouched test split."""
-    from stylecast.evaluate import evaluate
-    from stylecast.train import train
+    from stylecast.evaluation.scoring import evaluate
+    from stylecast.training.engine import train
 
     out, number, best_cfg = res.out, res.best_number, res.best_config
     if number is None or best_cfg is None:

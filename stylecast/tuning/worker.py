@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stylecast._tune_space import ParamSpec, suggest
-from stylecast._tune_storage import open_storage
+from stylecast.tuning.space import ParamSpec, suggest
+from stylecast.tuning.storage import open_storage
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
-from stylecast.data import ImageCache
+from stylecast.data.pipeline import ImageCache
 
 __all__ = ["WorkerSpec", "run_worker", "make_pruner", "make_sampler", "strip_trial_dir"]
 
@@ -108,7 +108,7 @@ def run_worker(spec: WorkerSpec) -> None:
     import optuna
     import torch
 
-    from stylecast.train import train
+    from stylecast.training.engine import train
 
     cfg = spec.tune_cfg
     if spec.n_workers > 1 and spec.base.num_threads == 0:

@@ -39,8 +39,8 @@ import pandas as pd
 import PIL
 from PIL import Image, ImageOps
 
-from stylecast._data_store import FileIndex, file_digest
-from stylecast._dupes import (
+from stylecast.data.store import FileIndex, file_digest
+from stylecast.data.dupes import (
     Duplicates,
     components,
     cross_split_pairs,
@@ -49,7 +49,7 @@ from stylecast._dupes import (
     keep_one_per_cluster,
     restrict,
 )
-from stylecast._io import atomic_path, atomic_write_json, read_json
+from stylecast.fileio import atomic_path, atomic_write_json, read_json
 from stylecast.errors import DataError
 
 __all__ = [
@@ -948,7 +948,7 @@ def check_data(
     near-duplicate clusters (flagging those with conflicting labels). ``group_column``
     defaults to ``group`` when the data has one.
     """
-    from stylecast._data_check import build_report
+    from stylecast.data.check import build_report
 
     if dup_threshold < -1 or dup_threshold > 64:
         raise DataError(f"dup_threshold must be between -1 and 64, got {dup_threshold}")
@@ -1050,7 +1050,7 @@ def prepare_run_data(
     left out but one with ``cfg.drop_duplicates``. A new split is checked for leakage:
     more than ``cfg.max_leakage`` near-duplicate pairs across splits raise ``DataError``.
     """
-    from stylecast._data_check import build_report
+    from stylecast.data.check import build_report
 
     threshold = int(getattr(cfg, "dup_threshold", DEFAULT_DUP_THRESHOLD))
     strategy = str(getattr(cfg, "split_strategy", "stratified"))

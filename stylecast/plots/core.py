@@ -1,6 +1,6 @@
 """Figures drawn from numbers (compute, then plot).
 
-Every function takes plain numbers (the dicts :mod:`stylecast.metrics` returns,
+Every function takes plain numbers (the dicts :mod:`stylecast.evaluation.metrics` returns,
 lists, arrays) and an optional matplotlib ``ax``; it returns the
 :class:`matplotlib.figure.Figure` it drew on. New figures are created as bare
 ``Figure`` objects, not through ``pyplot``: no display or GUI backend is needed,
@@ -24,7 +24,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from stylecast._io import atomic_path
+from stylecast.fileio import atomic_path
 from stylecast.errors import DataError
 
 __all__ = [

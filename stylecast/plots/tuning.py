@@ -12,7 +12,7 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from stylecast.plots import _BLUE, _STYLE, _figure_of, _grid, _new_axes
+from stylecast.plots.core import _BLUE, _STYLE, _figure_of, _grid, _new_axes
 
 __all__ = ["plot_param_importances"]
 

@@ -2,7 +2,7 @@
 
 Everything here takes numpy-compatible arrays and returns JSON-ready Python values
 (``float``, ``int``, ``list``, ``dict``), so ``evaluation.json`` can be written as
-is and the plotting functions in :mod:`stylecast.plots` can draw it later.
+is and the plotting functions in :mod:`stylecast.plots.core` can draw it later.
 
 Conventions: ``y_true`` holds integer class indices ``0..C-1``; ``proba`` is an
 ``(N, C)`` array of predicted probabilities whose rows sum to 1.

@@ -34,8 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylecast import __version__
-from stylecast._io import atomic_path, atomic_write_json, atomic_write_text, read_json
-from stylecast._tensors import (
+from stylecast.fileio import atomic_path, atomic_write_json, atomic_write_text, read_json
+from stylecast.training.tensors import (
     amp_dtype,
     augment_batch,
     autocast_for,
@@ -44,7 +44,7 @@ from stylecast._tensors import (
     to_input,
 )
 from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
-from stylecast.data import ImageCache, RunData, prepare_run_data
+from stylecast.data.pipeline import ImageCache, RunData, prepare_run_data
 from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.models import (
     create_model,

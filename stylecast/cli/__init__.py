@@ -20,10 +20,10 @@ __all__ = ["main", "build_parser"]
 
 # Each module defines ``register(subparsers)``; one module per group of subcommands.
 COMMAND_MODULES = (
-    "stylecast._cli.core",
-    "stylecast._cli.data",
-    "stylecast._cli.tune",
-    "stylecast._cli.insight",
+    "stylecast.cli.core",
+    "stylecast.cli.data",
+    "stylecast.cli.tune",
+    "stylecast.cli.insight",
 )
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylecast._io import atomic_path, atomic_write_text
+from stylecast.fileio import atomic_path, atomic_write_text
 from stylecast.errors import ConfigError
 
 __all__ = ["make_lookbook"]

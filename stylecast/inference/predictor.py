@@ -16,10 +16,10 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from stylecast._tensors import predict_logits
-from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image
+from stylecast.training.tensors import predict_logits
+from stylecast.data.pipeline import IMAGE_EXTENSIONS, letterbox, load_image
 from stylecast.errors import DataError
-from stylecast.metrics import softmax
+from stylecast.evaluation.metrics import softmax
 from stylecast.models import load_model
 
 __all__ = ["Predictor", "predict", "expand_image_paths"]

@@ -1,1 +1,0 @@
-"""Subcommand groups of the ``stylecast`` CLI (see :mod:`stylecast.cli`)."""

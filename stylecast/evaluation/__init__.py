@@ -1,0 +1,18 @@
+"""The evaluation stage: numbers (metrics, calibration), galleries, Grad-CAM and comparisons."""
+
+from stylecast.lazy import lazy_exports
+
+_EXPORTS = {
+    "CompareResult": "stylecast.evaluation.comparison",
+    "compare": "stylecast.evaluation.comparison",
+    "build_galleries": "stylecast.evaluation.galleries",
+    "Explanation": "stylecast.evaluation.gradcam",
+    "explain": "stylecast.evaluation.gradcam",
+    "classification_metrics": "stylecast.evaluation.metrics",
+    "mcnemar_test": "stylecast.evaluation.metrics",
+    "EvaluationResult": "stylecast.evaluation.scoring",
+    "evaluate": "stylecast.evaluation.scoring",
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,12 @@
+"""The training stage: transfer learning in three modes (head, finetune, warmup), resumable."""
+
+from stylecast.lazy import lazy_exports
+
+_EXPORTS = {
+    "EpochCallback": "stylecast.training.engine",
+    "TrainResult": "stylecast.training.engine",
+    "train": "stylecast.training.engine",
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

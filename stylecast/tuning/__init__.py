@@ -1,0 +1,13 @@
+"""The tuning stage: an Optuna study over training configurations, pruned, durable, parallel."""
+
+from stylecast.lazy import lazy_exports
+
+_EXPORTS = {
+    "TuneResult": "stylecast.tuning.study",
+    "format_trials": "stylecast.tuning.study",
+    "trials_table": "stylecast.tuning.study",
+    "tune": "stylecast.tuning.study",
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
