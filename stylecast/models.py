@@ -13,17 +13,16 @@ import contextlib
 import hashlib
 import importlib
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from stylecast.fileio import atomic_path, atomic_write_json, read_json
 from stylecast.errors import MissingDependencyError, ModelError, RunError
+from stylecast.fileio import atomic_path
+from stylecast.run import ModelInfo, Preprocessing, RunFolder
 
 __all__ = [
     "BACKBONES",
@@ -236,13 +235,18 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
-def preprocessing_for(name: str, img_size: int) -> dict[str, Any]:
+def preprocessing_for(name: str, img_size: int, fill: int = 255) -> Preprocessing:
     """The model's own normalisation (from timm's pretrained config) at ``img_size``."""
     timm = _timm()
     cfg = timm.get_pretrained_cfg(_timm_name(name))
     mean = tuple(cfg.mean) if cfg is not None else (0.485, 0.456, 0.406)
     std = tuple(cfg.std) if cfg is not None else (0.229, 0.224, 0.225)
-    return {"img_size": int(img_size), "mean": list(mean), "std": list(std), "resize": "letterbox"}
+    return Preprocessing(
+        img_size=int(img_size),
+        mean=tuple(float(v) for v in mean),  # type: ignore[arg-type]
+        std=tuple(float(v) for v in std),  # type: ignore[arg-type]
+        fill=fill,
+    )
 
 
 def model_summary(model: nn.Module, img_size: int, depth: int = 3) -> str:
@@ -272,36 +276,31 @@ def state_dict_digest(model: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def save_model(model: nn.Module, run_dir: str | os.PathLike[str], meta: dict[str, Any]) -> None:
+def save_model(model: nn.Module, run_dir: str | os.PathLike[str], info: ModelInfo) -> None:
     """Write ``model.safetensors`` and ``model.json`` (architecture, classes, preprocessing)."""
     from safetensors.torch import save_file
 
-    run = Path(run_dir)
+    run = RunFolder(run_dir)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(run / "model.safetensors") as tmp:
+    with atomic_path(run.weights_file) as tmp:
         save_file(tensors, str(tmp))
-    atomic_write_json(run / "model.json", meta)
+    run.write_model_info(info)
 
 
-def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, ModelInfo]:
     """Rebuild a trained model from a run folder; reads tensors only, never code."""
     from safetensors.torch import load_file
 
-    run = Path(run_dir)
-    meta_path, weights_path = run / "model.json", run / "model.safetensors"
-    if not run.is_dir():
-        raise RunError(f"run folder {run} does not exist")
-    if not meta_path.is_file() or not weights_path.is_file():
+    run = RunFolder(run_dir)
+    run.require_dir()
+    if not run.has_model():
         raise RunError(
-            f"{run} holds no trained model (model.json + model.safetensors); "
+            f"{run.path} holds no trained model ({run.MODEL} + {run.WEIGHTS}); "
             "train one with `stylecast train DATA --out RUN` or resume it with --resume"
         )
-    try:
-        meta = read_json(meta_path)
-    except (json.JSONDecodeError, OSError) as exc:
-        raise RunError(f"{meta_path} is unreadable: {exc}") from None
+    info = run.model_info()
     timm = _timm()
-    model = timm.create_model(meta["timm_name"], pretrained=False, num_classes=len(meta["classes"]))
-    model.load_state_dict(load_file(str(weights_path)), strict=True)
+    model = timm.create_model(info.timm_name, pretrained=False, num_classes=len(info.classes))
+    model.load_state_dict(load_file(str(run.weights_file)), strict=True)
     model.eval()
-    return model, meta
+    return model, info

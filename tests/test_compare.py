@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest, chi2
 
-from stylecast.evaluation.comparison import compare, format_comparison
 from stylecast.errors import DataError, RunError
+from stylecast.evaluation.comparison import compare, format_comparison
 from stylecast.evaluation.metrics import classification_metrics
 from tests.conftest import run_cli
 

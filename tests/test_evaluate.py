@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from stylecast.config import EvaluateConfig
-from stylecast.evaluation.scoring import evaluate, format_evaluation
 from stylecast.evaluation.galleries import build_galleries, select_galleries
 from stylecast.evaluation.metrics import classification_metrics
+from stylecast.evaluation.scoring import evaluate, format_evaluation
 from tests._runs import evaluated_run
 
 

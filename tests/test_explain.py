@@ -125,18 +125,19 @@ def test_bad_targets_and_models() -> None:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder holding an (untrained-head) EfficientNet-Lite0; no training needed."""
     from stylecast.models import create_model, preprocessing_for, save_model
+    from stylecast.run import ModelInfo
 
     run = tmp_path_factory.mktemp("explain") / "run"
     run.mkdir()
     model = create_model("efficientnet_lite0", num_classes=2)
-    meta = {
-        "name": "efficientnet_lite0",
-        "timm_name": "tf_efficientnet_lite0",
-        "classes": ["FallWinter", "SpringSummer"],
-        "preprocessing": preprocessing_for("efficientnet_lite0", 64) | {"fill": 255},
-        "temperature": 1.5,
-    }
-    save_model(model, run, meta)
+    info = ModelInfo(
+        name="efficientnet_lite0",
+        timm_name="tf_efficientnet_lite0",
+        classes=("FallWinter", "SpringSummer"),
+        preprocessing=preprocessing_for("efficientnet_lite0", 64),
+        temperature=1.5,
+    )
+    save_model(model, run, info)
     return run
 
 

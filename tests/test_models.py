@@ -13,6 +13,7 @@ from stylecast.models import (
     preprocessing_for,
     save_model,
 )
+from stylecast.run import ModelInfo
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +26,14 @@ def test_packaged_weights_classify_chelsea_as_egyptian_cat(imagenet_model: torch
     from PIL import Image
     from skimage import data
 
-    from stylecast.training.tensors import to_input
     from stylecast.data.pipeline import letterbox
+    from stylecast.training.tensors import to_input
 
     prep = preprocessing_for("efficientnet_lite0", 224)
-    assert prep["mean"] == [0.5, 0.5, 0.5] and prep["std"] == [0.5, 0.5, 0.5]
+    assert prep.mean == (0.5, 0.5, 0.5) and prep.std == (0.5, 0.5, 0.5)
     pixels = letterbox(Image.fromarray(data.chelsea()), 224)[None]
     with torch.no_grad():
-        proba = imagenet_model(to_input(pixels, prep["mean"], prep["std"])).softmax(-1)[0]
+        proba = imagenet_model(to_input(pixels, prep.mean, prep.std)).softmax(-1)[0]
     assert int(proba.argmax()) == 285  # Egyptian cat
     assert float(proba[285]) > 0.4
 
@@ -114,13 +115,18 @@ def test_summary_lists_layers_params_and_mult_adds() -> None:
 
 def test_save_and_load_round_trip(tmp_path) -> None:
     model = create_model("efficientnet_lite0", 2, pretrained=False).eval()
-    meta = {"timm_name": "tf_efficientnet_lite0", "classes": ["a", "b"], "preprocessing": {}}
-    save_model(model, tmp_path, meta)
-    loaded, meta2 = load_model(tmp_path)
+    info = ModelInfo(
+        name="efficientnet_lite0",
+        timm_name="tf_efficientnet_lite0",
+        classes=("a", "b"),
+        preprocessing=preprocessing_for("efficientnet_lite0", 64),
+    )
+    save_model(model, tmp_path, info)
+    loaded, info2 = load_model(tmp_path)
     x = torch.from_numpy(np.random.default_rng(0).normal(size=(2, 3, 64, 64)).astype(np.float32))
     with torch.no_grad():
         assert torch.allclose(model(x), loaded(x))
-    assert meta2["classes"] == ["a", "b"]
+    assert info2 == info
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors"]
 
 

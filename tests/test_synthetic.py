@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylecast.errors import ConfigError
 from stylecast.demo.lookbook import make_lookbook
+from stylecast.errors import ConfigError
 
 COLUMNS = ["path", "label", "group", "brand", "period", "garment", "colour"]
 CLASSES = ("FallWinter", "SpringSummer")

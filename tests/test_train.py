@@ -39,8 +39,8 @@ def test_each_mode_learns_separable_images(mode: str, lookbook: Path, tmp_path: 
 
 def test_frozen_layers_keep_their_batchnorm_statistics() -> None:
     """Block-wise unfreezing: frozen groups stay in eval mode, so BN statistics never move."""
-    from stylecast.training.tensors import predict_logits
     from stylecast.training.engine import _block_groups, _set_trainable
+    from stylecast.training.tensors import predict_logits
 
     model = create_model("efficientnet_lite0", 2)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -244,8 +244,8 @@ class _PruneFrom(optuna.pruners.BasePruner):
 def test_failed_pruned_and_killed_trials_never_stop_the_study(
     lookbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stylecast.tuning.worker import make_pruner
     from stylecast.tuning.study import tune
+    from stylecast.tuning.worker import make_pruner
 
     assert isinstance(make_pruner(TuneConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
     assert isinstance(make_pruner(TuneConfig()), optuna.pruners.MedianPruner)

@@ -87,8 +87,8 @@ def _config_file_keys(path: str | None) -> set[str]:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from stylecast.tuning.storage import redact
     from stylecast.config import TrainConfig, TuneConfig, load_config
+    from stylecast.tuning.storage import redact
     from stylecast.tuning.study import format_trials, tune
 
     # Every run.json records the command line: never with a database password in it

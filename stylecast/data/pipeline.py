@@ -39,7 +39,6 @@ import pandas as pd
 import PIL
 from PIL import Image, ImageOps
 
-from stylecast.data.store import FileIndex, file_digest
 from stylecast.data.dupes import (
     Duplicates,
     components,
@@ -49,8 +48,9 @@ from stylecast.data.dupes import (
     keep_one_per_cluster,
     restrict,
 )
-from stylecast.fileio import atomic_path, atomic_write_json, read_json
+from stylecast.data.store import FileIndex, file_digest
 from stylecast.errors import DataError
+from stylecast.fileio import atomic_path, atomic_write_json, read_json
 
 __all__ = [
     "IMAGE_EXTENSIONS",

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast.fileio import read_json
 from stylecast.errors import DataError, RunError
+from stylecast.fileio import read_json
 
 __all__ = ["render_data_section", "DATA_FIGURES"]
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylecast.fileio import atomic_path, atomic_write_text
 from stylecast.errors import ConfigError
+from stylecast.fileio import atomic_path, atomic_write_text
 
 __all__ = ["make_lookbook"]
 

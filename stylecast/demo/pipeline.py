@@ -11,9 +11,9 @@ from pathlib import Path
 
 from stylecast.config import TrainConfig
 from stylecast.data.pipeline import discover
+from stylecast.demo.lookbook import make_lookbook
 from stylecast.evaluation.scoring import evaluate, format_evaluation
 from stylecast.report.build import build_report
-from stylecast.demo.lookbook import make_lookbook
 from stylecast.training.engine import train
 
 __all__ = ["DemoResult", "run_demo", "DEMO_CONFIG"]

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from stylecast.fileio import atomic_write_json, read_json
 from stylecast.errors import DataError, RunError
 from stylecast.evaluation.metrics import mcnemar_test
+from stylecast.fileio import atomic_write_json, read_json
 
 __all__ = ["CompareResult", "PairTest", "RunSummary", "compare", "format_comparison"]
 

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast.fileio import atomic_write_json, read_json
 from stylecast.errors import DataError, RunError
+from stylecast.fileio import atomic_write_json, read_json
+from stylecast.run import ModelInfo, Preprocessing
 
 __all__ = ["Gallery", "GalleryResult", "build_galleries", "select_galleries"]
 
@@ -120,11 +121,11 @@ def build_galleries(
     size: int = 12,
     gradcam: bool = True,
     model: Any = None,
-    meta: dict[str, Any] | None = None,
+    info: ModelInfo | None = None,
 ) -> GalleryResult:
     """Draw the run's galleries from ``predictions.csv``; replaces older gallery PNGs.
 
-    ``model``/``meta`` (from :func:`stylecast.models.load_model`) avoid reloading the
+    ``model``/``info`` (from :func:`stylecast.models.load_model`) avoid reloading the
     model when the caller has it. ``gradcam=False`` draws the photos alone (fast).
     """
     from stylecast.data.pipeline import letterbox, load_image
@@ -138,13 +139,12 @@ def build_galleries(
         raise DataError(f"gallery size must be >= 0, got {size}")
     evaluation = read_json(ev_json)
     predictions = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
-    if meta is None or (gradcam and model is None):
+    if info is None or (gradcam and model is None):
         from stylecast.models import load_model
 
-        model, meta = load_model(run)
-    classes = list(meta["classes"])
-    prep = meta["preprocessing"]
-    fill = int(prep.get("fill", 255))
+        model, info = load_model(run)
+    classes = list(info.classes)
+    prep = info.preprocessing
     root = _image_root(run, evaluation)
 
     for old in run.glob("gallery_*.png"):
@@ -159,8 +159,8 @@ def build_galleries(
                 pil = load_image(root / r.path)
             except DataError:
                 continue  # moved or unreadable since evaluation: leave it out of the picture
-            photos.append(letterbox(pil, _TILE, fill))
-            inputs.append(letterbox(pil, int(prep["img_size"]), fill))
+            photos.append(letterbox(pil, _TILE, prep.fill))
+            inputs.append(letterbox(pil, prep.img_size, prep.fill))
             stem = Path(r.path).stem
             stem = stem if len(stem) <= 18 else stem[:17] + "…"
             title = f"{stem}\np({true}) = {r.p_true:.2f}"
@@ -210,7 +210,7 @@ def _tiles(
     pred: str,
     classes: list[str],
     model: Any,
-    prep: dict[str, Any],
+    prep: Preprocessing,
 ) -> list[np.ndarray]:
     """Each photo beside its Grad-CAM overlay for the predicted class."""
     from stylecast.evaluation.gradcam import gradcam_for_pixels, upsample_cam

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylecast.errors import DataError, ModelError
+from stylecast.run import Preprocessing
 
 __all__ = ["Explanation", "explain", "find_target_layer", "grad_cam", "gradcam_for_pixels"]
 
@@ -134,7 +135,7 @@ def grad_cam(
 def gradcam_for_pixels(
     model: nn.Module,
     pixels: np.ndarray,
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     targets: Sequence[int] | None = None,
     *,
     batch_size: int = 16,
@@ -145,9 +146,7 @@ def gradcam_for_pixels(
     cams, logits = [], []
     device = next(model.parameters()).device
     for start in range(0, len(pixels), batch_size):
-        x = to_input(
-            pixels[start : start + batch_size], preprocessing["mean"], preprocessing["std"]
-        )
+        x = to_input(pixels[start : start + batch_size], preprocessing.mean, preprocessing.std)
         t = None if targets is None else list(targets)[start : start + batch_size]
         c, z = grad_cam(model, x.to(device), t)
         cams.append(c)
@@ -183,18 +182,17 @@ def explain(
     from stylecast.plots.core import plot_explanation, save_figure
 
     image = Path(image)
-    model, meta = load_model(run)  # RunError for a missing or incomplete run, first
+    model, info = load_model(run)  # RunError for a missing or incomplete run, first
     if not image.is_file():
         raise DataError(f"image {image} does not exist")
-    classes = list(meta["classes"])
+    classes = list(info.classes)
     if target is not None and target not in classes:
         raise DataError(f"unknown target class {target!r}; this model knows {', '.join(classes)}")
-    prep = meta["preprocessing"]
-    fill = int(prep.get("fill", 255))
+    prep = info.preprocessing
     pil = load_image(image)
-    pixels = letterbox(pil, int(prep["img_size"]), fill)[None]
+    pixels = letterbox(pil, prep.img_size, prep.fill)[None]
     cams, logits = gradcam_for_pixels(model, pixels, prep)  # the predicted class's CAM
-    proba = softmax(logits, float(meta.get("temperature", 1.0)))[0]
+    proba = softmax(logits, info.temperature)[0]
     pred = int(proba.argmax())
     t_idx = pred if target is None else classes.index(target)
     if t_idx != pred:
@@ -202,7 +200,7 @@ def explain(
     cam = cams[0]
 
     out_path = Path(out) if out is not None else Path(run) / "explain" / f"{image.stem}.png"
-    display = letterbox(pil, _DISPLAY_SIZE, fill)
+    display = letterbox(pil, _DISPLAY_SIZE, prep.fill)
     title = f"{image.name}: predicted {classes[pred]} ({proba[pred]:.0%})"
     label = f"Evidence for {classes[t_idx]}"
     if t_idx != pred:

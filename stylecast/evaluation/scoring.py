@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast.fileio import atomic_write_json, atomic_write_text, read_json
-from stylecast.training.tensors import predict_logits
 from stylecast.config import EvaluateConfig
 from stylecast.data.pipeline import ImageCache, discover, prepare_images
 from stylecast.errors import DataError, RunError
@@ -35,7 +33,10 @@ from stylecast.evaluation.metrics import (
     fit_temperature,
     softmax,
 )
+from stylecast.fileio import atomic_write_json, atomic_write_text, read_json
 from stylecast.models import load_model
+from stylecast.run import RunFolder
+from stylecast.training.tensors import predict_logits
 
 __all__ = ["EvaluationResult", "evaluate", "format_evaluation", "load_run_split"]
 
@@ -100,18 +101,18 @@ def evaluate(
     """Score the run's model; write ``evaluation.json``, ``predictions.csv`` and figures."""
     cfg = cfg or EvaluateConfig()
     run = Path(run)
-    model, meta = load_model(run)
-    classes = list(meta["classes"])
-    prep = meta["preprocessing"]
+    model, info = load_model(run)
+    classes = list(info.classes)
+    prep = info.preprocessing
     rows, split, val_rows = _rows_for(run, data, classes)
     cache = cache or ImageCache()
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         prepared = prepare_images(
-            table, prep["img_size"], cache=cache, fill=prep.get("fill", 255), progress=progress
+            table, prep.img_size, cache=cache, fill=prep.fill, progress=progress
         )
         logits = predict_logits(
-            model, prepared.pixels, prep["mean"], prep["std"], batch_size=cfg.batch_size
+            model, prepared.pixels, prep.mean, prep.std, batch_size=cfg.batch_size
         )
         return logits, prepared.table
 
@@ -120,7 +121,7 @@ def evaluate(
         raise DataError(f"no readable images to evaluate in the {split} split")
     y = np.array([classes.index(lbl) for lbl in scored["label"]], dtype=np.int64)
 
-    temperature = float(meta.get("temperature", 1.0))
+    temperature = info.temperature
     # Training writes T = 1 (nothing fitted); any other stored value is an earlier fit.
     source = "model.json" if temperature != 1.0 else "none"
     n_val = 0
@@ -135,8 +136,8 @@ def evaluate(
             temperature, source = 1.0, "separable"
         else:
             temperature, source = fitted, "val"
-        meta["temperature"] = temperature
-        atomic_write_json(run / "model.json", meta)
+        info = info.with_temperature(temperature)
+        RunFolder(run).write_model_info(info)
 
     proba = softmax(logits, temperature)
     metrics = classification_metrics(
@@ -188,7 +189,7 @@ def evaluate(
     if cfg.gallery_size > 0:
         from stylecast.evaluation.galleries import build_galleries
 
-        build_galleries(run, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, meta=meta)
+        build_galleries(run, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, info=info)
     return EvaluationResult(run, split, len(y), metrics, temperature, pred_csv)
 
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
 
-from stylecast.training.tensors import predict_logits
 from stylecast.data.pipeline import IMAGE_EXTENSIONS, letterbox, load_image
 from stylecast.errors import DataError
 from stylecast.evaluation.metrics import softmax
 from stylecast.models import load_model
+from stylecast.run import ModelInfo
+from stylecast.training.tensors import predict_logits
 
 __all__ = ["Predictor", "predict", "expand_image_paths"]
 
@@ -48,20 +48,20 @@ def expand_image_paths(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
 class Predictor:
     """A loaded model with its preprocessing and calibration."""
 
-    def __init__(self, model: torch.nn.Module, meta: dict[str, Any]) -> None:
+    def __init__(self, model: torch.nn.Module, info: ModelInfo) -> None:
         self.model = model.eval()
-        self.meta = meta
-        self.classes_ = list(meta["classes"])
-        self.prep = meta["preprocessing"]
-        self.temperature = float(meta.get("temperature", 1.0))
+        self.info = info
+        self.classes_ = list(info.classes)
+        self.prep = info.preprocessing
+        self.temperature = info.temperature
 
     @classmethod
     def from_run(cls, run: str | os.PathLike[str]) -> Predictor:
-        model, meta = load_model(run)
-        return cls(model, meta)
+        model, info = load_model(run)
+        return cls(model, info)
 
     def _pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
-        size, fill = int(self.prep["img_size"]), int(self.prep.get("fill", 255))
+        size, fill = self.prep.img_size, self.prep.fill
         arrays = []
         for im in images:
             if isinstance(im, np.ndarray):
@@ -78,7 +78,7 @@ class Predictor:
         if len(pixels) == 0:
             return np.zeros((0, len(self.classes_)), np.float32)
         return predict_logits(
-            self.model, pixels, self.prep["mean"], self.prep["std"], batch_size=batch_size
+            self.model, pixels, self.prep.mean, self.prep.std, batch_size=batch_size
         )
 
     def predict_proba(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:

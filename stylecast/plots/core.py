@@ -24,8 +24,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from stylecast.fileio import atomic_path
 from stylecast.errors import DataError
+from stylecast.fileio import atomic_path
 
 __all__ = [
     "image_grid",

@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from stylecast.fileio import atomic_write_text, read_json
 from stylecast.errors import RunError, StylecastError
+from stylecast.fileio import atomic_write_text, read_json
 
 __all__ = ["ReportResult", "build_report", "SECTION_TITLES"]
 

@@ -34,7 +34,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylecast import __version__
+from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
+from stylecast.data.pipeline import ImageCache, RunData, prepare_run_data
+from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.fileio import atomic_path, atomic_write_json, atomic_write_text, read_json
+from stylecast.models import (
+    create_model,
+    model_summary,
+    preprocessing_for,
+    save_model,
+    state_dict_digest,
+)
+from stylecast.run import ModelInfo, Preprocessing
 from stylecast.training.tensors import (
     amp_dtype,
     augment_batch,
@@ -42,16 +53,6 @@ from stylecast.training.tensors import (
     iterate_batches,
     predict_logits,
     to_input,
-)
-from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
-from stylecast.data.pipeline import ImageCache, RunData, prepare_run_data
-from stylecast.errors import ConfigError, DataError, RunError
-from stylecast.models import (
-    create_model,
-    model_summary,
-    preprocessing_for,
-    save_model,
-    state_dict_digest,
 )
 
 __all__ = ["TrainResult", "train", "EpochCallback"]
@@ -210,7 +211,7 @@ def compute_features(
     model: nn.Module,
     rd: RunData,
     indices: np.ndarray,
-    prep: dict[str, Any],
+    prep: Preprocessing,
     *,
     view: int,
     seed: int,
@@ -228,12 +229,12 @@ def compute_features(
     """
     digests = [rd.prepared.digests[i] for i in indices]
     path = _feature_cache_file(
-        cache, model_name, weights_digest, prep["img_size"], digests, view, seed
+        cache, model_name, weights_digest, prep.img_size, digests, view, seed
     )
     if path.is_file():
         return np.load(path)
     gen = torch.Generator().manual_seed(seed * 1000 + view)
-    mean, std = prep["mean"], prep["std"]
+    mean, std = prep.mean, prep.std
     bar = progress.bar(len(indices), f"features (view {view})")
     outs = []
     model.eval()
@@ -244,7 +245,7 @@ def compute_features(
                 rd.prepared.pixels[np.sort(idx)][np.argsort(np.argsort(idx))], mean, std, device
             )
             if view > 0:
-                x = augment_batch(x, gen, fill=(1.0 - mean[0]) / std[0])
+                x = augment_batch(x, gen, fill=prep.fill_value)
             f = model.forward_head(model.forward_features(x), pre_logits=True)
             outs.append(f.float().cpu().numpy())
             if bar is not None:
@@ -335,7 +336,7 @@ def train(
         progress=progress,
     )
     model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
-    prep = preprocessing_for(cfg.model, cfg.img_size) | {"fill": 255}
+    prep = preprocessing_for(cfg.model, cfg.img_size)
     created_dir = not run.exists()
     try:
         result = _train_in_run(
@@ -390,7 +391,7 @@ def _train_in_run(
     rd: RunData,
     model: nn.Module,
     cfg: TrainConfig,
-    prep: dict[str, Any],
+    prep: Preprocessing,
     data: Any,
     device: torch.device,
     pg: _Progress,
@@ -518,20 +519,22 @@ def _train_in_run(
     if best_weights is not None:
         model.load_state_dict(best_weights)
     best = state["best"]
-    meta = {
-        "name": cfg.model,
-        "timm_name": model.pretrained_cfg.get("architecture", cfg.model)
+    info = ModelInfo(
+        name=cfg.model,
+        timm_name=model.pretrained_cfg.get("architecture", cfg.model)
         if hasattr(model, "pretrained_cfg")
         else cfg.model,
-        "classes": rd.classes,
-        "preprocessing": prep,
-        "temperature": 1.0,
-        "mode": cfg.mode,
-        "best": best,
-        "trained_on": str(Path(data).resolve()),
-        "stylecast_version": __version__,
-    }
-    save_model(model.cpu(), run, meta)
+        classes=tuple(rd.classes),
+        preprocessing=prep,
+        temperature=1.0,
+        extra={
+            "mode": cfg.mode,
+            "best": best,
+            "trained_on": str(Path(data).resolve()),
+            "stylecast_version": __version__,
+        },
+    )
+    save_model(model.cpu(), run, info)
     _write_metrics(run, state["history"])
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     seconds = time.perf_counter() - t_start
@@ -557,7 +560,7 @@ def _head_phase(
     model: nn.Module,
     rd: RunData,
     cfg: TrainConfig,
-    prep: dict[str, Any],
+    prep: Preprocessing,
     tr: np.ndarray,
     va: np.ndarray,
     device: torch.device,
@@ -688,7 +691,7 @@ def _finetune_phase(
     model: nn.Module,
     rd: RunData,
     cfg: TrainConfig,
-    prep: dict[str, Any],
+    prep: Preprocessing,
     tr: np.ndarray,
     va: np.ndarray,
     device: torch.device,
@@ -716,8 +719,8 @@ def _finetune_phase(
     weight = (
         _class_weights(rd.y[tr], len(rd.classes)).to(device) if cfg.balance == "weights" else None
     )
-    mean, std = prep["mean"], prep["std"]
-    fill = (1.0 - mean[0]) / std[0]
+    mean, std = prep.mean, prep.std
+    fill = prep.fill_value
     y_all = torch.from_numpy(rd.y)
     # fp16 autocast (CUDA without bf16) needs loss scaling; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(

@@ -39,12 +39,12 @@ from typing import Any
 import pandas as pd
 
 from stylecast import __version__
-from stylecast.fileio import atomic_write_json, atomic_write_text
-from stylecast.tuning.space import ParamSpec, resolve_space, space_to_json
-from stylecast.tuning.storage import STALE_ATTR, open_storage, redact, resolve_storage
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict, config_to_yaml
 from stylecast.data.pipeline import ImageCache
 from stylecast.errors import ConfigError, DataError, RunError
+from stylecast.fileio import atomic_write_json, atomic_write_text
+from stylecast.tuning.space import ParamSpec, resolve_space, space_to_json
+from stylecast.tuning.storage import STALE_ATTR, open_storage, redact, resolve_storage
 
 __all__ = ["TuneResult", "tune", "trials_table", "format_trials"]
 
@@ -545,8 +545,8 @@ def format_trials(table: pd.DataFrame, max_rows: int = 50) -> str:
 
 
 def _write_outputs(study: Any, out: Path, cfg: TuneConfig) -> tuple[dict[str, Path], pd.DataFrame]:
-    from stylecast.plots.tuning import plot_param_importances
     from stylecast.plots.core import plot_optimization_history, save_figure
+    from stylecast.plots.tuning import plot_param_importances
 
     table = trials_table(study)
     files = {"trials.csv": out / "trials.csv"}

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stylecast.tuning.space import ParamSpec, suggest
-from stylecast.tuning.storage import open_storage
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
 from stylecast.data.pipeline import ImageCache
+from stylecast.tuning.space import ParamSpec, suggest
+from stylecast.tuning.storage import open_storage
 
 __all__ = ["WorkerSpec", "run_worker", "make_pruner", "make_sampler", "strip_trial_dir"]
 
