@@ -68,8 +68,8 @@ def cached_epochs(
     data: Path, size: int, batch: int, epochs: int, threads: int, cache_dir: Path
 ) -> tuple[list[float], float, int]:
     """Epoch times of the cached pipeline; epoch 1 includes building the cache."""
-    from stylecast.data.pipeline import ImageCache, discover, prepare_images
-    from stylecast.training.tensors import augment_batch, iterate_batches, to_input
+    from stylecast.data import ImageCache, discover, prepare_images
+    from stylecast.training import augment_batch, iterate_batches, to_input
 
     torch.set_num_threads(threads)
     fill = (1.0 - MEAN[0]) / STD[0]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from stylecast import TrainConfig, train  # noqa: E402
-from stylecast.data.pipeline import discover  # noqa: E402
+from stylecast.data import discover  # noqa: E402
 from stylecast.models import create_model  # noqa: E402
 
 

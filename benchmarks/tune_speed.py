@@ -52,7 +52,7 @@ def _parse() -> argparse.Namespace:
 
 def _fresh_features_cache(shared: Path, root: Path) -> Any:
     """An ImageCache whose decoded pixels are the shared ones but with no features at all."""
-    from stylecast.data.pipeline import ImageCache
+    from stylecast.data import ImageCache
 
     root.mkdir(parents=True)
     os.symlink(shared / "decoded", root / "decoded")
@@ -69,9 +69,9 @@ def main() -> int:
     import torch
 
     from stylecast.config import TrainConfig, TuneConfig
-    from stylecast.data.pipeline import ImageCache
-    from stylecast.training.engine import train
-    from stylecast.tuning.study import format_trials, tune
+    from stylecast.data import ImageCache
+    from stylecast.training import train
+    from stylecast.tuning import format_trials, tune
 
     tmp = Path(tempfile.mkdtemp(prefix="stylecast-tune-bench-"))
     try:

@@ -12,7 +12,7 @@ import numpy as np
 
 from stylecast.config import TrainConfig, config_to_dict, load_config
 from stylecast.errors import NotFittedError
-from stylecast.inference.predictor import ImageLike, Predictor
+from stylecast.inference import ImageLike, Predictor
 
 __all__ = ["SeasonClassifier"]
 
@@ -41,8 +41,8 @@ class SeasonClassifier:
         return config_to_dict(self.config)
 
     def fit(self, data: str | os.PathLike[str]) -> SeasonClassifier:
-        from stylecast.evaluation.scoring import evaluate
-        from stylecast.training.engine import train
+        from stylecast.evaluation import evaluate
+        from stylecast.training import train
 
         out = (
             Path(self.out)

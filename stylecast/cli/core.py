@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from stylecast.demo.pipeline import run_demo
+    from stylecast.demo import run_demo
 
     result = run_demo(args.out, n_per_class=args.n_per_class, seed=args.seed)
     print(result.summary)
@@ -76,7 +76,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from stylecast.config import TrainConfig, load_config
-    from stylecast.training.engine import train
+    from stylecast.training import train
 
     overrides = train_overrides(args)
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -103,8 +103,8 @@ def _train(args: argparse.Namespace) -> int:
             f"skipped {len(result.skipped)} unreadable file(s); see {result.run_dir}/skipped.json"
         )
     if not args.no_evaluate:
-        from stylecast.evaluation.scoring import evaluate, format_evaluation
-        from stylecast.report.build import build_report
+        from stylecast.evaluation import evaluate, format_evaluation
+        from stylecast.report import build_report
 
         ev = evaluate(result.run_dir, progress=not args.quiet)
         print(format_evaluation(ev.metrics))
@@ -116,7 +116,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from stylecast.fileio import atomic_write_text
-    from stylecast.inference.predictor import predict
+    from stylecast.inference import predict
 
     table, skipped = predict(args.run, args.images, batch_size=args.batch_size)
     for s in skipped:

@@ -52,8 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from stylecast.data.check import format_report
-    from stylecast.data.pipeline import DEFAULT_DUP_THRESHOLD, check_data
+    from stylecast.data import DEFAULT_DUP_THRESHOLD, check_data, format_report
     from stylecast.errors import DataError
 
     if args.workers is not None and args.workers < 1:

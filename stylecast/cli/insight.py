@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from stylecast.config import EvaluateConfig, load_config
-    from stylecast.evaluation.scoring import evaluate, format_evaluation
+    from stylecast.evaluation import evaluate, format_evaluation
 
     cfg = load_config(
         EvaluateConfig,
@@ -98,7 +98,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from stylecast.report.build import build_report
+    from stylecast.report import build_report
 
     result = build_report(args.run, args.out)
     print(f"report: {result.path}")
@@ -106,7 +106,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from stylecast.evaluation.gradcam import explain
+    from stylecast.evaluation import explain
 
     ex = explain(args.run, args.image, target=args.target, out=args.out)
     probs = "  ".join(f"{c} {p:.3f}" for c, p in ex.probabilities.items())
@@ -118,7 +118,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from stylecast.evaluation.comparison import compare, format_comparison, write_comparison
+    from stylecast.evaluation import compare, format_comparison, write_comparison
 
     result = compare(args.runs)
     print(format_comparison(result))

@@ -88,8 +88,7 @@ def _config_file_keys(path: str | None) -> set[str]:
 
 def _tune(args: argparse.Namespace) -> int:
     from stylecast.config import TrainConfig, TuneConfig, load_config
-    from stylecast.tuning.storage import redact
-    from stylecast.tuning.study import format_trials, tune
+    from stylecast.tuning import format_trials, redact, tune
 
     # Every run.json records the command line: never with a database password in it
     # (spawned workers inherit this argv too).
@@ -139,8 +138,8 @@ def _tune(args: argparse.Namespace) -> int:
         f"study folder: {result.out} (trials.csv, optimization_history.png, param_importances.png)"
     )
     if result.retrained_run is not None:
-        from stylecast.evaluation.scoring import format_evaluation
-        from stylecast.report.build import build_report
+        from stylecast.evaluation import format_evaluation
+        from stylecast.report import build_report
 
         print(f"\nbest configuration retrained on train+val: {result.retrained_run}")
         print(format_evaluation(result.test_metrics or {}))

@@ -21,6 +21,9 @@ _EXPORTS = {
     "prepare_images": "stylecast.data.pipeline",
     "prepare_run_data": "stylecast.data.pipeline",
     "split_dataset": "stylecast.data.pipeline",
+    "DEFAULT_DUP_THRESHOLD": "stylecast.data.pipeline",
+    "format_report": "stylecast.data.check",
+    "render_data_section": "stylecast.data.report",
 }
 
 __all__ = list(_EXPORTS)

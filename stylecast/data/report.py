@@ -87,7 +87,7 @@ def render_data_section(
     class, near-duplicate clusters and skipped files. Everything comes from the run
     folder; images that are no longer at the data source are left out of the grids.
     """
-    from stylecast.plots.core import image_grid, plot_class_distribution, save_figure
+    from stylecast.plots import image_grid, plot_class_distribution, save_figure
 
     run = Path(run_dir)
     if not (run / "splits.csv").is_file():
@@ -236,7 +236,7 @@ def _duplicates(
     root: Path | None,
     max_clusters: int,
 ) -> str:
-    from stylecast.plots.core import image_grid, save_figure
+    from stylecast.plots import image_grid, save_figure
 
     d = check.get("duplicates")
     if not d:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stylecast.config import TrainConfig
-from stylecast.data.pipeline import discover
+from stylecast.data import discover
 from stylecast.demo.lookbook import make_lookbook
-from stylecast.evaluation.scoring import evaluate, format_evaluation
-from stylecast.report.build import build_report
-from stylecast.training.engine import train
+from stylecast.evaluation import evaluate, format_evaluation
+from stylecast.report import build_report
+from stylecast.training import train
 
 __all__ = ["DemoResult", "run_demo", "DEMO_CONFIG"]
 

@@ -12,6 +12,11 @@ _EXPORTS = {
     "mcnemar_test": "stylecast.evaluation.metrics",
     "EvaluationResult": "stylecast.evaluation.scoring",
     "evaluate": "stylecast.evaluation.scoring",
+    "format_comparison": "stylecast.evaluation.comparison",
+    "write_comparison": "stylecast.evaluation.comparison",
+    "format_evaluation": "stylecast.evaluation.scoring",
+    "galleries_are_stale": "stylecast.evaluation.galleries",
+    "softmax": "stylecast.evaluation.metrics",
 }
 
 __all__ = list(_EXPORTS)

@@ -128,8 +128,8 @@ def build_galleries(
     ``model``/``info`` (from :func:`stylecast.models.load_model`) avoid reloading the
     model when the caller has it. ``gradcam=False`` draws the photos alone (fast).
     """
-    from stylecast.data.pipeline import letterbox, load_image
-    from stylecast.plots.core import image_grid, save_figure
+    from stylecast.data import letterbox, load_image
+    from stylecast.plots import image_grid, save_figure
 
     run = Path(run)
     pred_csv, ev_json = run / "predictions.csv", run / "evaluation.json"
@@ -214,7 +214,7 @@ def _tiles(
 ) -> list[np.ndarray]:
     """Each photo beside its Grad-CAM overlay for the predicted class."""
     from stylecast.evaluation.gradcam import gradcam_for_pixels, upsample_cam
-    from stylecast.plots.core import overlay_heatmap
+    from stylecast.plots import overlay_heatmap
 
     cams, _ = gradcam_for_pixels(model, np.stack(inputs), prep, [classes.index(pred)] * len(inputs))
     gap = np.full((_TILE, _GAP, 3), 255, np.uint8)

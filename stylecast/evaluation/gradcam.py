@@ -141,7 +141,7 @@ def gradcam_for_pixels(
     batch_size: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grad-CAM for uint8 NHWC ``pixels`` already letterboxed to the model's input size."""
-    from stylecast.training.tensors import to_input
+    from stylecast.training import to_input
 
     cams, logits = [], []
     device = next(model.parameters()).device
@@ -176,10 +176,10 @@ def explain(
     ``out`` defaults to ``RUN/explain/<image stem>.png``. Probabilities use the
     temperature stored in ``model.json`` (fitted by ``stylecast evaluate``).
     """
-    from stylecast.data.pipeline import letterbox, load_image
+    from stylecast.data import letterbox, load_image
     from stylecast.evaluation.metrics import softmax
     from stylecast.models import load_model
-    from stylecast.plots.core import plot_explanation, save_figure
+    from stylecast.plots import plot_explanation, save_figure
 
     image = Path(image)
     model, info = load_model(run)  # RunError for a missing or incomplete run, first

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stylecast.config import EvaluateConfig
-from stylecast.data.pipeline import ImageCache, discover, prepare_images
+from stylecast.data import ImageCache, discover, prepare_images
 from stylecast.errors import DataError, RunError
 from stylecast.evaluation.metrics import (
     _TEMPERATURE_BOUNDS,
@@ -36,7 +36,7 @@ from stylecast.evaluation.metrics import (
 from stylecast.fileio import atomic_write_json, atomic_write_text, read_json
 from stylecast.models import load_model
 from stylecast.run import RunFolder
-from stylecast.training.tensors import predict_logits
+from stylecast.training import predict_logits
 
 __all__ = ["EvaluationResult", "evaluate", "format_evaluation", "load_run_split"]
 
@@ -202,7 +202,7 @@ def _common_root(scored: pd.DataFrame) -> Path:
 
 
 def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
-    from stylecast.plots.core import (
+    from stylecast.plots import (
         plot_calibration,
         plot_confusion_matrix,
         plot_reliability,

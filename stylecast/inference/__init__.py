@@ -5,6 +5,7 @@ from stylecast.lazy import lazy_exports
 _EXPORTS = {
     "Predictor": "stylecast.inference.predictor",
     "predict": "stylecast.inference.predictor",
+    "ImageLike": "stylecast.inference.predictor",
 }
 
 __all__ = list(_EXPORTS)

@@ -15,12 +15,12 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from stylecast.data.pipeline import IMAGE_EXTENSIONS, letterbox, load_image
+from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image
 from stylecast.errors import DataError
-from stylecast.evaluation.metrics import softmax
+from stylecast.evaluation import softmax
 from stylecast.models import load_model
 from stylecast.run import ModelInfo
-from stylecast.training.tensors import predict_logits
+from stylecast.training import predict_logits
 
 __all__ = ["Predictor", "predict", "expand_image_paths"]
 

@@ -149,8 +149,8 @@ def _samples_figure(run: Path, splits: pd.DataFrame, source: str | None, fill: i
     """A few training images per class (fallback when data_report is absent)."""
     if not source:
         return None
-    from stylecast.data.pipeline import letterbox, load_image
-    from stylecast.plots.core import image_grid, save_figure
+    from stylecast.data import letterbox, load_image
+    from stylecast.plots import image_grid, save_figure
 
     root = Path(source)
     root = root.parent if root.is_file() else root
@@ -174,11 +174,11 @@ def _samples_figure(run: Path, splits: pd.DataFrame, source: str | None, fill: i
 def _data_section(run: Path, ctx: dict[str, Any], fill: int) -> dict[str, Any]:
     """The data_report fragment when that module exists, else figures and tables drawn here
     (also after an error of data_report, which is shown above them)."""
-    from stylecast.plots.core import plot_class_distribution, save_figure
+    from stylecast.plots import plot_class_distribution, save_figure
 
     data: dict[str, Any] = {"fragment": None, "error": None, "figures": {}}
     try:
-        from stylecast.data.report import render_data_section
+        from stylecast.data import render_data_section
     except ImportError:
         render_data_section = None
     if render_data_section is not None:
@@ -449,7 +449,7 @@ def build_report(
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from stylecast.plots.core import plot_training_curves, save_figure
+    from stylecast.plots import plot_training_curves, save_figure
 
     run = Path(run)
     if not run.is_dir():
@@ -463,7 +463,7 @@ def build_report(
     fill = int(model_info.get("preprocessing", {}).get("fill", 255))
     ev = ctx["evaluation_info"]
     if galleries and ev is not None:
-        from stylecast.evaluation.galleries import build_galleries, galleries_are_stale
+        from stylecast.evaluation import build_galleries, galleries_are_stale
 
         if galleries_are_stale(run):
             # The model or the images may be gone: then embed the galleries that are there.

@@ -6,6 +6,10 @@ _EXPORTS = {
     "EpochCallback": "stylecast.training.engine",
     "TrainResult": "stylecast.training.engine",
     "train": "stylecast.training.engine",
+    "augment_batch": "stylecast.training.tensors",
+    "iterate_batches": "stylecast.training.tensors",
+    "predict_logits": "stylecast.training.tensors",
+    "to_input": "stylecast.training.tensors",
 }
 
 __all__ = list(_EXPORTS)

@@ -35,7 +35,7 @@ from torch import nn
 
 from stylecast import __version__
 from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
-from stylecast.data.pipeline import ImageCache, RunData, prepare_run_data
+from stylecast.data import ImageCache, RunData, prepare_run_data
 from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.fileio import atomic_path, atomic_write_json, atomic_write_text, read_json
 from stylecast.models import (

@@ -7,6 +7,7 @@ _EXPORTS = {
     "format_trials": "stylecast.tuning.study",
     "trials_table": "stylecast.tuning.study",
     "tune": "stylecast.tuning.study",
+    "redact": "stylecast.tuning.storage",
 }
 
 __all__ = list(_EXPORTS)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from stylecast import __version__
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict, config_to_yaml
-from stylecast.data.pipeline import ImageCache
+from stylecast.data import ImageCache
 from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.tuning.space import ParamSpec, resolve_space, space_to_json
@@ -302,7 +302,7 @@ def _compute_split(
     data: Any, base: TrainConfig, cache: ImageCache, progress: bool
 ) -> tuple[str, str, bool]:
     """The study's split (as splits.csv text) and its digest; every trial uses exactly it."""
-    from stylecast.data.pipeline import prepare_run_data
+    from stylecast.data import prepare_run_data
 
     rd = prepare_run_data(data, base, cache=cache, progress=progress)
     if len(rd.indices("val")) == 0:
@@ -410,7 +410,7 @@ def _warm_feature_cache(
     feature_keys = {"model", "weights", "pretrained", "img_size", "augment", "feature_views"}
     if modes == {"finetune"} or feature_keys & set(space):
         return False
-    from stylecast.training.engine import train
+    from stylecast.training import train
 
     t = time.perf_counter()
     say("preparing backbone features once for the whole study (cached for every trial)")
@@ -545,8 +545,7 @@ def format_trials(table: pd.DataFrame, max_rows: int = 50) -> str:
 
 
 def _write_outputs(study: Any, out: Path, cfg: TuneConfig) -> tuple[dict[str, Path], pd.DataFrame]:
-    from stylecast.plots.core import plot_optimization_history, save_figure
-    from stylecast.plots.tuning import plot_param_importances
+    from stylecast.plots import plot_optimization_history, plot_param_importances, save_figure
 
     table = trials_table(study)
     files = {"trials.csv": out / "trials.csv"}
@@ -617,8 +616,8 @@ def _retrain_best(
     data: Any, res: TuneResult, cache: ImageCache, progress: bool, say: Any
 ) -> tuple[Path, dict[str, Any]]:
     """Train the best configuration on train+val; score it once on the untouched test split."""
-    from stylecast.evaluation.scoring import evaluate
-    from stylecast.training.engine import train
+    from stylecast.evaluation import evaluate
+    from stylecast.training import train
 
     out, number, best_cfg = res.out, res.best_number, res.best_config
     if number is None or best_cfg is None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
-from stylecast.data.pipeline import ImageCache
+from stylecast.data import ImageCache
 from stylecast.tuning.space import ParamSpec, suggest
 from stylecast.tuning.storage import open_storage
 
@@ -108,7 +108,7 @@ def run_worker(spec: WorkerSpec) -> None:
     import optuna
     import torch
 
-    from stylecast.training.engine import train
+    from stylecast.training import train
 
     cfg = spec.tune_cfg
     if spec.n_workers > 1 and spec.base.num_threads == 0:
