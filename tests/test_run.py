@@ -1,0 +1,167 @@
+"""stylecast.run: the run folder contract, and run folders written by earlier versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stylecast.errors import RunError
+from stylecast.run import ModelInfo, Preprocessing, RunFolder, RunInfo
+from tests._runs import evaluated_run
+
+PREP = {"img_size": 48, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "resize": "letterbox"}
+
+
+def _info_json(**over: object) -> dict:
+    base = {
+        "name": "efficientnet_lite0",
+        "timm_name": "tf_efficientnet_lite0",
+        "classes": ["FallWinter", "SpringSummer"],
+        "preprocessing": dict(PREP),
+        "temperature": 1.25,
+        "mode": "warmup",
+    }
+    return base | over
+
+
+# --------------------------------------------------------------------------- typed objects
+
+
+def test_preprocessing_round_trip_and_fill_value() -> None:
+    prep = Preprocessing(img_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), fill=255)
+    assert Preprocessing.from_json(prep.to_json()) == prep
+    assert prep.fill_value == pytest.approx(1.0)  # white after (x - 0.5) / 0.5
+    black = Preprocessing(
+        img_size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), fill=0
+    )
+    assert black.fill_value == pytest.approx(-0.485 / 0.229)
+
+
+@pytest.mark.parametrize(
+    ("obj", "match"),
+    [
+        ({"mean": [0.5] * 3, "std": [0.5] * 3}, "img_size"),
+        (PREP | {"img_size": -4}, "between 8 and 4096"),
+        (PREP | {"img_size": 1.5}, "integer"),
+        (PREP | {"mean": [0.5, 0.5]}, "three finite numbers"),
+        (PREP | {"std": [0.5, 0.0, 0.5]}, "positive"),
+        (PREP | {"fill": 300}, "between 0 and 255"),
+        ([1, 2], "object"),
+    ],
+)
+def test_preprocessing_rejects_malformed(obj: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Preprocessing.from_json(obj)
+
+
+def test_model_info_keeps_unknown_keys_and_defaults_fill() -> None:
+    info = ModelInfo.from_json(_info_json(best={"epoch": 3}))
+    assert info.classes == ("FallWinter", "SpringSummer")
+    assert info.preprocessing.fill == 255  # written before fill was stored: white
+    assert info.temperature == 1.25
+    assert info.extra == {"mode": "warmup", "best": {"epoch": 3}}
+    again = ModelInfo.from_json(info.to_json())
+    assert again == info
+    assert info.to_json()["format"] == 2
+    assert info.with_temperature(1.0).temperature == 1.0
+
+
+@pytest.mark.parametrize(
+    ("obj", "match"),
+    [
+        ({}, "lacks timm_name, classes, preprocessing"),
+        ([], "JSON object, not list"),
+        (_info_json(classes=["only"]), "two or more distinct"),
+        (_info_json(classes=["a", "a"]), "two or more distinct"),
+        (_info_json(preprocessing=PREP | {"img_size": -1}), "between 8 and 4096"),
+        (_info_json(temperature=0), "temperature must be a positive"),
+    ],
+)
+def test_model_info_errors_name_the_file(obj: object, match: str) -> None:
+    with pytest.raises(RunError, match=match) as err:
+        ModelInfo.from_json(obj, "/runs/x/model.json")
+    assert "/runs/x/model.json" in str(err.value)
+
+
+def test_run_info_image_root(tmp_path: Path) -> None:
+    (tmp_path / "manifest.csv").write_text("path,label\n")
+    assert RunInfo(data=tmp_path / "manifest.csv").image_root == tmp_path
+    # A manifest that has since moved away is still known by its name.
+    assert RunInfo(data=tmp_path / "gone" / "m.parquet").image_root == tmp_path / "gone"
+    assert RunInfo(data=tmp_path).image_root == tmp_path
+    info = RunInfo.from_json({"data": str(tmp_path), "created": "2026-01-01", "seed_note": 1})
+    assert info.extra == {"seed_note": 1}
+    assert RunInfo.from_json(info.to_json()) == info
+
+
+def test_run_folder_errors(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path / "nope")
+    with pytest.raises(RunError, match="does not exist"):
+        run.model_info()
+    run = RunFolder(tmp_path)
+    with pytest.raises(RunError, match="not a stylecast run folder"):
+        run.info()
+    with pytest.raises(RunError, match="no splits.csv"):
+        run.splits()
+    assert not run.holds_run() and not run.has_model()
+    run.model_file.write_text("{not json")
+    with pytest.raises(RunError, match="unreadable"):
+        run.model_info()
+    assert run.holds_run()
+    assert run.model_file == tmp_path / RunFolder.MODEL
+    assert run.read_json_if_present("absent.json") is None
+
+
+# --------------------------------------------------------------------------- old run folders
+
+
+def _as_old_format(run: Path, *, with_fill: bool) -> None:
+    """Rewrite model.json the way stylecast 0.1.0 wrote it (no format key, a plain dict)."""
+    meta = json.loads((run / "model.json").read_text())
+    prep = meta["preprocessing"]
+    old_prep = {k: prep[k] for k in ("img_size", "mean", "std", "resize")}
+    if with_fill:
+        old_prep["fill"] = 255
+    old = {
+        "name": meta["name"],
+        "timm_name": meta["timm_name"],
+        "classes": meta["classes"],
+        "preprocessing": old_prep,
+        "temperature": meta["temperature"],
+        "mode": meta["mode"],
+        "best": meta["best"],
+        "trained_on": meta["trained_on"],
+        "stylecast_version": "0.1.0",
+    }
+    (run / "model.json").write_text(json.dumps(old, indent=2))
+
+
+@pytest.mark.parametrize("with_fill", [True, False])
+def test_old_format_run_still_loads(
+    tmp_path_factory: pytest.TempPathFactory, lookbook: Path, with_fill: bool
+) -> None:
+    from stylecast.config import EvaluateConfig
+    from stylecast.evaluation import evaluate
+    from stylecast.inference import Predictor
+    from stylecast.report import build_report
+
+    run = evaluated_run(tmp_path_factory, lookbook)
+    before = json.loads((run / "evaluation.json").read_text())
+    _as_old_format(run, with_fill=with_fill)
+
+    predictor = Predictor.from_run(run)
+    assert predictor.classes_ == ["FallWinter", "SpringSummer"]
+    assert predictor.prep.fill == 255
+    images = sorted((lookbook / "FallWinter").glob("*.jpg"))[:3]
+    proba = predictor.predict_proba(images)
+    assert proba.shape == (3, 2) and np.allclose(proba.sum(1), 1.0)
+
+    ev = evaluate(run, cfg=EvaluateConfig(n_bootstrap=50, gallery_size=0), progress=False)
+    assert ev.n == before["n"]
+    assert ev.metrics["accuracy"] == pytest.approx(before["accuracy"])
+    assert RunFolder(run).model_info().preprocessing.img_size == 48
+    report = build_report(run, galleries=False)
+    assert report.path.is_file() and "FallWinter" in report.path.read_text()
