@@ -300,7 +300,29 @@ def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, ModelInfo]:
         )
     info = run.model_info()
     timm = _timm()
+    if not timm.is_model(info.timm_name):
+        raise RunError(
+            f"{run.model_file}: architecture {info.timm_name!r} is unknown to timm "
+            f"{timm.__version__}; the file was edited, or written by a newer timm"
+        )
     model = timm.create_model(info.timm_name, pretrained=False, num_classes=len(info.classes))
-    model.load_state_dict(load_file(str(run.weights_file)), strict=True)
+    try:
+        # safetensors parses a header and raw tensors: a pickle or a truncated file fails
+        # here, never runs code.
+        tensors = load_file(str(run.weights_file))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several error types
+        raise RunError(
+            f"{run.weights_file} is not a readable safetensors file ({type(exc).__name__}: "
+            f"{exc}); it is damaged: train the run again or restore the file"
+        ) from None
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((ln.strip() for ln in first[1:] if ln.strip()), first[0] if first else "")
+        raise RunError(
+            f"{run.weights_file} does not match {run.model_file} ({info.timm_name}, "
+            f"{len(info.classes)} classes): {detail}"
+        ) from None
     model.eval()
     return model, info

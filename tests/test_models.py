@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylecast.errors import MissingDependencyError, ModelError
+from stylecast.errors import MissingDependencyError, ModelError, RunError
 from stylecast.models import (
     BACKBONES,
     create_model,
@@ -132,3 +132,65 @@ def test_save_and_load_round_trip(tmp_path) -> None:
 
 def test_registry_names() -> None:
     assert list(BACKBONES) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+
+
+# --------------------------------------------------------------------------- damaged run files
+
+
+@pytest.fixture()
+def saved_run(tmp_path):
+    from stylecast.run import ModelInfo
+
+    model = create_model("efficientnet_lite0", 2, pretrained=False).eval()
+    info = ModelInfo(
+        name="efficientnet_lite0",
+        timm_name="tf_efficientnet_lite0",
+        classes=("a", "b"),
+        preprocessing=preprocessing_for("efficientnet_lite0", 64),
+    )
+    save_model(model, tmp_path, info)
+    return tmp_path
+
+
+def _edit_json(path, **changes):
+    import json
+
+    obj = json.loads(path.read_text())
+    obj.update(changes)
+    path.write_text(json.dumps(obj))
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda r: (r / "model.safetensors").write_bytes(b""), "not a readable safetensors"),
+        (
+            lambda r: (r / "model.safetensors").write_bytes(
+                (r / "model.safetensors").read_bytes()[:5000]
+            ),
+            "not a readable safetensors",
+        ),
+        (
+            lambda r: (r / "model.safetensors").write_bytes(
+                __import__("pickle").dumps({"w": [1, 2, 3]})
+            ),
+            "not a readable safetensors",
+        ),
+        (lambda r: _edit_json(r / "model.json", classes=["a", "b", "c"]), "3 classes"),
+        (lambda r: _edit_json(r / "model.json", timm_name="no_such_net"), "unknown to timm"),
+        (lambda r: (r / "model.json").write_text("{}"), "lacks timm_name"),
+        (lambda r: (r / "model.json").write_text("[1, 2]"), "JSON object, not list"),
+        (
+            lambda r: _edit_json(
+                r / "model.json",
+                preprocessing={"img_size": -3, "mean": [0.5] * 3, "std": [0.5] * 3},
+            ),
+            "between 8 and 4096",
+        ),
+    ],
+)
+def test_damaged_run_files_are_one_clear_error(saved_run, damage, match) -> None:
+    damage(saved_run)
+    with pytest.raises(RunError, match=match) as err:
+        load_model(saved_run)
+    assert str(saved_run) in str(err.value)
