@@ -6,13 +6,17 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stylecast.config import TrainConfig, config_to_dict, load_config
 from stylecast.errors import NotFittedError
 from stylecast.inference import ImageLike, Predictor
+from stylecast.run import RunFolder
+
+if TYPE_CHECKING:
+    from stylecast.training import TrainResult
 
 __all__ = ["SeasonClassifier"]
 
@@ -35,12 +39,14 @@ class SeasonClassifier:
         self.progress = progress
         self._predictor: Predictor | None = None
         self.run_dir_: Path | None = None
-        self.result_: Any = None
+        self.result_: TrainResult | None = None
 
     def get_params(self) -> dict[str, Any]:
+        """The training configuration as a dict (scikit-learn's ``get_params``)."""
         return config_to_dict(self.config)
 
     def fit(self, data: str | os.PathLike[str]) -> SeasonClassifier:
+        """Train on ``data`` (a folder or manifest), evaluate, and load the model to predict."""
         from stylecast.evaluation import evaluate
         from stylecast.training import train
 
@@ -60,7 +66,7 @@ class SeasonClassifier:
     def load(cls, run: str | os.PathLike[str]) -> SeasonClassifier:
         """A fitted classifier from an existing run folder."""
         clf = cls.__new__(cls)
-        clf.config = load_config(TrainConfig, Path(run) / "config.yaml")
+        clf.config = load_config(TrainConfig, RunFolder(run).config_file)
         clf.out, clf.progress, clf.result_ = run, False, None
         clf.run_dir_ = Path(run)
         clf._predictor = Predictor.from_run(run)
@@ -76,10 +82,13 @@ class SeasonClassifier:
 
     @property
     def classes_(self) -> list[str]:
+        """The class names, in the order of ``predict_proba``'s columns."""
         return self._fitted().classes_
 
     def predict_proba(self, images: Sequence[ImageLike]) -> np.ndarray:
+        """Calibrated class probabilities, one row per image."""
         return self._fitted().predict_proba(images)
 
     def predict(self, images: Sequence[ImageLike]) -> list[str]:
+        """The most probable class of each image."""
         return self._fitted().predict(images)

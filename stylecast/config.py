@@ -3,6 +3,9 @@
 Precedence is: dataclass defaults < YAML file < explicit overrides (CLI flags).
 Unknown keys are an error (with a suggestion), values are validated once here,
 and the resolved configuration is what a run folder stores in ``config.yaml``.
+
+Fields are documented in their metadata (see :func:`option`); the command line builds
+its flags from it, so a new field is a new flag without touching the CLI.
 """
 
 from __future__ import annotations
@@ -26,76 +29,104 @@ __all__ = [
     "TuneConfig",
     "load_config",
     "config_to_dict",
+    "config_to_yaml",
     "diff_configs",
+    "option",
 ]
 
 MODES = ("head", "finetune", "warmup")
 PRECISIONS = ("auto", "fp32", "bf16")
 UNFREEZE = ("all", "blocks")
 DEVICES = ("auto", "cpu", "cuda")
+BALANCE = ("none", "weights", "sampler")
+SPLIT_STRATEGIES = ("stratified", "time")
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    choices: tuple[str, ...] = (),
+    metavar: str | None = None,
+) -> Any:
+    """A dataclass field documented for the command line.
+
+    ``help`` describes the value (the CLI appends the default); ``flag`` replaces the
+    flag derived from the name (``img_size`` -> ``--img-size``); ``choices`` limits a
+    string; ``metavar`` names the value in ``--help``.
+    """
+    meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar}
+    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides what a training run computes.
-
-    Data and split
-        img_size: square input side in pixels (images are letterboxed, never cropped).
-        val_fraction, test_fraction: split ratios (stratified by label).
-        group_column: manifest column whose groups never straddle two splits.
-        drop_duplicates: keep one image of each near-duplicate cluster.
-        split_strategy: ``stratified`` (by label, grouped) or ``time`` (the latest
-        ``time_column`` values test, the ones before validate, earlier ones train).
-        dup_threshold: near-duplicate perceptual-hash distance in bits of 64 (-1: exact
-        file copies only); near-duplicates always share a split.
-        max_leakage: near-duplicate pairs allowed across splits before training refuses.
-    Model
-        model: backbone name (see ``stylecast models``); pretrained: start from
-        ImageNet weights; weights: a safetensors or state-dict ``.pth`` file instead.
-    Training
-        mode: ``head`` (frozen backbone, head on cached features), ``finetune``
-        (every layer) or ``warmup`` (head first, then unfreeze).
-        epochs: fine-tune epochs (``finetune``/``warmup``) or head epochs (``head``).
-        head_epochs: head epochs before unfreezing in ``warmup`` mode.
-        unfreeze: ``all`` at once or ``blocks`` (last block first, one more per epoch).
-    """
+    """Everything that decides what a training run computes (each field's help says what)."""
 
     # data and split
-    img_size: int = 128  # CPU-first: 128 px trains ~3x faster than 224 (pass 224 on a GPU)
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    group_column: str | None = None
-    drop_duplicates: bool = False
-    split_strategy: str = "stratified"
-    time_column: str = "period"
-    dup_threshold: int = 6
-    max_leakage: int = 0
+    # CPU-first: 128 px trains ~3x faster than 224 (pass 224 on a GPU).
+    img_size: int = option(128, "square input side in pixels (letterboxed, never cropped)")
+    val_fraction: float = option(0.15, "validation share of the data (stratified by label)")
+    test_fraction: float = option(0.15, "test share of the data (stratified by label)")
+    group_column: str | None = option(
+        None, "manifest column whose groups (a product, a show) never straddle two splits"
+    )
+    drop_duplicates: bool = option(False, "keep one image of each (near-)duplicate cluster")
+    split_strategy: str = option(
+        "stratified",
+        "stratified (by label, grouped) or time (the latest time-column values test, the "
+        "ones before validate, earlier ones train)",
+        choices=SPLIT_STRATEGIES,
+    )
+    time_column: str = option("period", "manifest column of periods for the time split")
+    dup_threshold: int = option(
+        6,
+        "near-duplicate perceptual-hash distance in bits of 64 (-1 = exact file copies "
+        "only); near-duplicates always share a split",
+    )
+    max_leakage: int = option(0, "near-duplicate pairs allowed across splits before refusing")
     # model
-    model: str = "efficientnet_lite0"
-    pretrained: bool = True
-    weights: str | None = None
+    model: str = option("efficientnet_lite0", "backbone name (see `stylecast model list`)")
+    pretrained: bool = option(True, "start from ImageNet weights (else random weights)")
+    weights: str | None = option(
+        None, "start from these weights (a .safetensors or state-dict .pth file)", metavar="FILE"
+    )
     # training
-    mode: str = "warmup"
-    epochs: int = 8
-    head_epochs: int = 30
-    unfreeze: str = "all"
-    lr: float = 1e-3
-    head_lr: float = 3e-3
-    batch_size: int = 32
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
-    lr_warmup_epochs: float = 0.5
-    grad_clip: float = 1.0
-    patience: int = 3
-    balance: str = "none"
-    augment: bool = True
-    color_jitter: float = 0.0
-    crop_scale: float = 1.0  # smallest area a random resized crop keeps (1.0 = flips only)
-    feature_views: int = 1
-    precision: str = "auto"
-    device: str = "auto"
-    num_threads: int = 0
-    seed: int = 0
+    mode: str = option(
+        "warmup",
+        "head (frozen backbone, head on cached features), finetune (every layer) or "
+        "warmup (head first, then unfreeze)",
+        choices=MODES,
+    )
+    epochs: int = option(8, "fine-tune epochs (head epochs in head mode)")
+    head_epochs: int = option(30, "head epochs before unfreezing (warmup mode)")
+    unfreeze: str = option(
+        "all",
+        "warmup: unfreeze all at once, or blocks (last block first, one more per epoch)",
+        choices=UNFREEZE,
+    )
+    lr: float = option(1e-3, "learning rate of fine-tuning")
+    head_lr: float = option(3e-3, "learning rate of the head phase")
+    batch_size: int = option(32, "images per step")
+    weight_decay: float = option(5e-4, "AdamW weight decay")
+    label_smoothing: float = option(0.1, "label smoothing (0 = off)")
+    lr_warmup_epochs: float = option(0.5, "epochs of linear lr warm-up before the cosine decay")
+    grad_clip: float = option(1.0, "largest gradient norm of a step (0 = no clipping)")
+    patience: int = option(3, "early-stopping patience in epochs (0 = off)")
+    balance: str = option(
+        "none",
+        "class imbalance: none, weights (loss weights) or sampler (balanced batches)",
+        choices=BALANCE,
+    )
+    augment: bool = option(True, "random crop/flip augmentation")
+    color_jitter: float = option(0.0, "colour jitter strength (0 = off: colour is a season cue)")
+    crop_scale: float = option(1.0, "smallest area a random crop keeps (1.0 = flips only)")
+    feature_views: int = option(1, "head mode: augmented feature views per image")
+    precision: str = option("auto", "auto (bf16 where fast), fp32 or bf16", choices=PRECISIONS)
+    device: str = option("auto", "where to train: auto, cpu or cuda", choices=DEVICES)
+    num_threads: int = option(0, "CPU threads (0 = torch's default)")
+    seed: int = option(0, "random seed (split, initialisation, augmentation)")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -107,26 +138,18 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be in [0, 1), got {v}")
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ConfigError("val_fraction + test_fraction must leave at least 10% for training")
-        _check_choice("split_strategy", self.split_strategy, ("stratified", "time"))
         if not -1 <= self.dup_threshold <= 64:
             raise ConfigError(f"dup_threshold must be between -1 and 64, got {self.dup_threshold}")
         if self.max_leakage < 0:
             raise ConfigError(f"max_leakage must not be negative, got {self.max_leakage}")
         if not self.time_column.strip():
             raise ConfigError("time_column must name a manifest column, e.g. period")
-        _check_choice("mode", self.mode, MODES)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_choice("unfreeze", self.unfreeze, UNFREEZE)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("balance", self.balance, ("none", "weights", "sampler"))
         for name in ("epochs", "head_epochs", "batch_size", "feature_views"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("lr", "head_lr"):
-            if not 0.0 < getattr(self, name) < 10.0:
-                raise ConfigError(
-                    f"{name} must be positive and below 10, got {getattr(self, name)}"
-                )
+        for name, v in (("lr", self.lr), ("head_lr", self.head_lr)):
+            if not 0.0 < v < 10.0:
+                raise ConfigError(f"{name} must be positive and below 10, got {v}")
         for name in ("weight_decay", "grad_clip", "lr_warmup_epochs", "color_jitter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
@@ -140,24 +163,18 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """How a run is evaluated.
+    """How a run is evaluated."""
 
-    batch_size: images per forward pass; n_bootstrap: resamples for the 95 % intervals
-    (0 = none); n_bins: confidence bins of ECE and the reliability diagram; calibrate:
-    fit the temperature on the validation split (else use the one in ``model.json``);
-    gallery_size: images per gallery (0 = no galleries); gradcam: Grad-CAM overlays in
-    the galleries; min_calibration_images: fewer validation images keep the old
-    temperature; seed: bootstrap seed.
-    """
-
-    batch_size: int = 64
-    n_bootstrap: int = 1000
-    n_bins: int = 15
-    calibrate: bool = True
-    gallery_size: int = 12
-    seed: int = 0
-    gradcam: bool = True
-    min_calibration_images: int = 10
+    batch_size: int = option(64, "images per forward pass")
+    n_bootstrap: int = option(1000, "bootstrap resamples for the 95% intervals (0 = none)")
+    n_bins: int = option(15, "confidence bins of ECE and the reliability diagram")
+    calibrate: bool = option(
+        True, "fit the temperature on the validation split (else keep the one in model.json)"
+    )
+    gallery_size: int = option(12, "images per gallery (0 = no galleries)")
+    seed: int = option(0, "bootstrap seed")
+    gradcam: bool = option(True, "Grad-CAM overlays in the galleries")
+    min_calibration_images: int = option(10, "fewer validation images keep the old temperature")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -187,8 +204,11 @@ def _allowed_types(annotation: Any) -> tuple[type, ...]:
 
 
 def _check_types(cfg: Any) -> None:
+    """Every field has its annotated type, and a value of its ``choices`` where it has some."""
     for f in fields(cfg):
         value = getattr(cfg, f.name)
+        if f.metadata.get("choices"):
+            _check_choice(f.name, value, f.metadata["choices"])
         allowed = _allowed_types(f.type)
         ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
         if not ok and float in allowed and isinstance(value, int) and not isinstance(value, bool):
@@ -265,10 +285,12 @@ def load_config(
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """The config as plain values (what ``config.yaml`` and study attributes hold)."""
     return dataclasses.asdict(cfg)
 
 
 def config_to_yaml(cfg: Any) -> str:
+    """The config as YAML, in field order; :func:`load_config` reads it back."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
 
 
@@ -284,45 +306,45 @@ TUNE_PRUNERS = ("median", "hyperband", "none")
 
 @dataclass(frozen=True)
 class TuneConfig:
-    """How a hyperparameter study runs (the trials' own settings are a TrainConfig).
+    """How a hyperparameter study runs (the trials' own settings are a TrainConfig)."""
 
-    trials: trials this command runs (split over ``workers``); re-running adds more.
-    timeout: seconds after which each worker starts no new trial (None = no limit).
-    workers: processes on this machine; other machines join with the same storage and name.
-    metric: ``val_accuracy`` (maximised) or ``val_loss`` (minimised), best epoch of a trial.
-    space: ``default`` (head mode unless the mode is fixed: head lr, batch size, weight
-        decay, head epochs, label smoothing), ``full`` (also mode, lr and fine-tune epochs)
-        or a YAML search-space file.
-    pruner: ``median``, ``hyperband`` or ``none``; pruner_startup_trials and
-        pruner_warmup_epochs: trials and epochs before the median pruner may prune.
-    storage: None (``OUT/study.db``, SQLite), an RDB URL (``postgresql://...``,
-        ``sqlite:///...``), a ``.db`` file, or a journal file (``journal:PATH`` / ``.log``).
-    study_name: None = ``stylecast-<data folder name>``.
-    heartbeat_interval, grace_period: seconds; an RDB trial without a heartbeat for
-        ``grace_period`` (default twice the interval) is failed so it never blocks the study.
-    sampler_seed: seed of the TPE sampler (None = random).
-    retrain_best: train the best configuration on train+val and evaluate once on test.
-    """
-
-    trials: int = 20
-    timeout: float | None = None
-    workers: int = 1
-    metric: str = "val_accuracy"
-    space: str = "default"
-    pruner: str = "median"
-    pruner_startup_trials: int = 5
-    pruner_warmup_epochs: int = 5
-    storage: str | None = None
-    study_name: str | None = None
-    heartbeat_interval: int = 30
-    grace_period: int | None = None
-    sampler_seed: int | None = None
-    retrain_best: bool = False
+    trials: int = option(20, "trials this command runs (shared by its workers); a re-run adds more")
+    timeout: float | None = option(
+        None, "seconds after which a worker starts no new trial (default: no limit)"
+    )
+    workers: int = option(1, "processes here; other machines join with the same storage and name")
+    metric: str = option(
+        "val_accuracy",
+        "objective, a trial's best epoch: val_accuracy (maximised) or val_loss (minimised)",
+        choices=tuple(TUNE_METRICS),
+    )
+    space: str = option(
+        "default",
+        "search space: default (head mode unless the mode is fixed: head lr, batch size, "
+        "weight decay, head epochs, label smoothing), full (also mode, lr and fine-tune "
+        "epochs), or a YAML file",
+        metavar="{default,full,FILE.yaml}",
+    )
+    pruner: str = option("median", "stop unpromising trials early", choices=TUNE_PRUNERS)
+    pruner_startup_trials: int = option(5, "trials before the median pruner may prune")
+    pruner_warmup_epochs: int = option(5, "epochs of a trial before the pruner may stop it")
+    storage: str | None = option(
+        None,
+        "study storage: default OUT/study.db (SQLite); postgresql://user:pw@host/db to share "
+        "a study between machines; a .log file (or journal:PATH) for Optuna's journal",
+    )
+    study_name: str | None = option(None, "study name (default stylecast-<data folder name>)")
+    heartbeat_interval: int = option(
+        30, "RDB storages: seconds between heartbeats", flag="--heartbeat", metavar="SECONDS"
+    )
+    grace_period: int | None = option(
+        None, "fail a trial silent this long (default: twice the heartbeat)", metavar="SECONDS"
+    )
+    sampler_seed: int | None = option(None, "seed of the TPE sampler (default: random)")
+    retrain_best: bool = option(False, "train the best on train+val, then evaluate once on test")
 
     def __post_init__(self) -> None:
         _check_types(self)
-        _check_choice("metric", self.metric, tuple(TUNE_METRICS))
-        _check_choice("pruner", self.pruner, TUNE_PRUNERS)
         for name in ("trials", "workers", "heartbeat_interval"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

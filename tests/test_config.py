@@ -1,8 +1,21 @@
+"""Config precedence, validation, coercion, and the field metadata the CLI is built from."""
+
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
-from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
+from stylecast.config import (
+    MODES,
+    EvaluateConfig,
+    TrainConfig,
+    TuneConfig,
+    config_to_yaml,
+    diff_configs,
+    load_config,
+    option,
+)
 from stylecast.errors import ConfigError
 
 
@@ -58,3 +71,51 @@ def test_bad_yaml_and_missing_file(tmp_path) -> None:
     f.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(TrainConfig, f)
+
+
+def test_tune_config_validation() -> None:
+    assert TuneConfig().direction == "maximize"
+    assert TuneConfig(metric="val_loss").direction == "minimize"
+    with pytest.raises(ConfigError, match="metric must be one of val_accuracy, val_loss"):
+        TuneConfig(metric="accuracy")
+    with pytest.raises(ConfigError, match="grace_period"):
+        TuneConfig(heartbeat_interval=10, grace_period=5)
+    with pytest.raises(ConfigError, match="workers must be at least 1"):
+        TuneConfig(workers=0)
+    with pytest.raises(ConfigError, match="pruner must be one of median, hyperband, none"):
+        TuneConfig(pruner="asha")
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, TuneConfig, EvaluateConfig])
+def test_every_field_is_documented(cls: type) -> None:
+    for f in dataclasses.fields(cls):
+        assert f.metadata["help"].strip(), f.name
+        assert "talk" not in f.metadata["help"], f.name
+        choices = f.metadata["choices"]
+        if choices:  # the default is one of them, and validation uses the same tuple
+            assert f.default in choices, f.name
+    assert dataclasses.fields(TrainConfig)[0].metadata["help"].startswith("square input side")
+
+
+def test_option_metadata_and_choices_from_it() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Demo:
+        size: int = option(3, "how big", flag="--big", metavar="N")
+        mode: str = option("head", "which mode", choices=MODES)
+
+    (size, mode) = dataclasses.fields(Demo)
+    assert size.default == 3 and dict(size.metadata) == {
+        "help": "how big",
+        "flag": "--big",
+        "choices": (),
+        "metavar": "N",
+    }
+    assert mode.metadata["choices"] == ("head", "finetune", "warmup")
+    assert Demo().size == 3
+    heartbeat = {f.name: f for f in dataclasses.fields(TuneConfig)}["heartbeat_interval"]
+    assert heartbeat.metadata["flag"] == "--heartbeat" and heartbeat.default == 30
+    # Choices in the metadata are enforced by every config class.
+    with pytest.raises(ConfigError, match="balance must be one of none, weights, sampler"):
+        TrainConfig(balance="oversample")
+    with pytest.raises(ConfigError, match="split_strategy must be one of stratified, time"):
+        load_config(TrainConfig, None, {"split_strategy": "random"})

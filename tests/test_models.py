@@ -26,7 +26,7 @@ def test_packaged_weights_classify_chelsea_as_egyptian_cat(imagenet_model: torch
     from PIL import Image
     from skimage import data
 
-    from stylecast.data.pipeline import letterbox
+    from stylecast.data import letterbox
     from stylecast.training.tensors import to_input
 
     prep = preprocessing_for("efficientnet_lite0", 224)

@@ -160,7 +160,7 @@ def test_old_format_run_still_loads(
     assert proba.shape == (3, 2) and np.allclose(proba.sum(1), 1.0)
 
     ev = evaluate(run, cfg=EvaluateConfig(n_bootstrap=50, gallery_size=0), progress=False)
-    assert ev.n == before["n"]
+    assert ev.headline.n == before["n"]
     assert ev.metrics["accuracy"] == pytest.approx(before["accuracy"])
     assert RunFolder(run).model_info().preprocessing.img_size == 48
     report = build_report(run, galleries=False)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from stylecast.cli.common import add_train_options, train_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``demo``, ``train``, ``predict`` and ``model`` to the ``stylecast`` subcommands."""
     p = sub.add_parser(
         "demo",
         help="draw a synthetic lookbook and run the whole pipeline on it",
@@ -76,6 +76,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from stylecast.config import TrainConfig, load_config
+    from stylecast.run import RunFolder
     from stylecast.training import train
 
     overrides = train_overrides(args)
@@ -83,7 +84,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         # Keys the user names are laid over the run's saved config; train() then refuses
         # to resume if that changes anything, naming the keys that differ.
-        base = args.config or Path(args.resume) / "config.yaml"
+        base = args.config or RunFolder(args.resume).config_file
         cfg = load_config(TrainConfig, base, overrides) if (given or args.config) else None
         result = train(args.data, cfg, args.resume, resume=True, progress=not args.quiet)
     else:
@@ -100,7 +101,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     if result.skipped:
         print(
-            f"skipped {len(result.skipped)} unreadable file(s); see {result.run_dir}/skipped.json"
+            f"skipped {len(result.skipped)} unreadable file(s); "
+            f"see {RunFolder(result.run_dir).skipped_file}"
         )
     if not args.no_evaluate:
         from stylecast.evaluation import evaluate, format_evaluation

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
+
+from stylecast.run import RunFolder
+
+# The command's report has the keys of a run's data check, so it takes the same name.
+_DEFAULT_OUT = RunFolder.DATA_CHECK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``stylecast data`` and its actions to the top-level subcommands."""
     p = sub.add_parser("data", help="check a data set before training on it")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     q = dsub.add_parser(
@@ -18,14 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "unreadable, truncated, non-image, too small and decompression-bomb files; list "
         "files named as another format; count classes, colour modes and EXIF rotations; "
         "find exact and near-duplicate clusters (flagging conflicting labels) and product "
-        "groups. Writes the full report as JSON (default ./data_check.json).",
+        f"groups. Writes the full report as JSON (default ./{_DEFAULT_OUT}).",
     )
     q.add_argument("data", help="image folder or manifest (.csv/.parquet)")
     q.add_argument(
         "--out",
         metavar="FILE",
-        default="data_check.json",
-        help="JSON report (default ./data_check.json; DATA's folder is never written to)",
+        default=_DEFAULT_OUT,
+        help=f"JSON report (default ./{_DEFAULT_OUT}; DATA's folder is never written to)",
     )
     q.add_argument(
         "--dup-threshold",
@@ -53,10 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from stylecast.data import DEFAULT_DUP_THRESHOLD, check_data, format_report
-    from stylecast.errors import DataError
 
-    if args.workers is not None and args.workers < 1:
-        raise DataError(f"--workers must be at least 1, got {args.workers}")
     t0 = time.perf_counter()
     threshold = DEFAULT_DUP_THRESHOLD if args.dup_threshold is None else args.dup_threshold
     result = check_data(
@@ -66,21 +67,9 @@ def _check(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.quiet,
     )
-    seconds = time.perf_counter() - t0
-    print(format_report(result.report, seconds=seconds))
-    out = result.write(args.out)
-    print(f"report: {out}")
+    print(format_report(result.report, seconds=time.perf_counter() - t0))
+    print(f"report: {result.write(args.out)}")
     if args.manifest:
-        manifest = Path(args.manifest)
-        table = result.table[result.table["ok"]].reset_index(drop=True)
-        if args.drop_duplicates:
-            table = table[result.keep].reset_index(drop=True)
-        base = manifest.resolve().parent
-        cols = [c for c in result.dataset.table.columns if c not in ("path", "relpath", "label")]
-        clean = table[["label", *cols]].copy()
-        clean.insert(0, "path", [Path(os.path.relpath(p, base)).as_posix() for p in table["path"]])
-        from stylecast.fileio import atomic_write_text
-
-        atomic_write_text(manifest, clean.to_csv(index=False))
-        print(f"manifest: {manifest} ({len(clean)} images)")
+        n = result.write_clean_manifest(args.manifest, drop_duplicates=args.drop_duplicates)
+        print(f"manifest: {args.manifest} ({n} images)")
     return 0

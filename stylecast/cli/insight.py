@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``evaluate``, ``report``, ``explain`` and ``compare`` to the subcommands."""
     p = sub.add_parser(
         "evaluate",
         help="score a run on its held-out test split (or on other data)",
@@ -79,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from stylecast.config import EvaluateConfig, load_config
     from stylecast.evaluation import evaluate, format_evaluation
+    from stylecast.run import RunFolder
 
     cfg = load_config(
         EvaluateConfig,
@@ -93,7 +94,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
     print(format_evaluation(result.metrics))
-    print(f"wrote {Path(args.run) / 'evaluation.json'} and {result.predictions_csv}")
+    print(f"wrote {RunFolder(args.run).evaluation_file} and {result.predictions_csv}")
     return 0
 
 

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import yaml
 
-from stylecast.cli.common import add_train_options, train_overrides
+from stylecast.cli.common import (
+    add_config_options,
+    add_train_options,
+    config_overrides,
+    train_overrides,
+)
+from stylecast.config import TrainConfig, TuneConfig, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``tune``: its own flags from TuneConfig, the training flags from TrainConfig."""
     p = sub.add_parser(
         "tune",
         help="search training hyperparameters with Optuna (pruned, durable, many workers)",
@@ -24,53 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Training flags given here are fixed for every trial and left out of the search.",
     )
     p.add_argument("data", help="image folder or manifest")
-    p.add_argument("--trials", type=int, default=20, help="trials to run now (default 20)")
-    p.add_argument(
-        "--timeout", type=float, help="seconds after which no new trial starts (per worker)"
-    )
-    p.add_argument(
-        "--metric",
-        choices=("val_accuracy", "val_loss"),
-        default="val_accuracy",
-        help="objective: val_accuracy (maximised, default) or val_loss (minimised)",
-    )
-    p.add_argument(
-        "--space",
-        default="default",
-        metavar="{default,full,FILE.yaml}",
-        help="search space: default (head mode: head lr, batch size, weight decay, head "
-        "epochs, label smoothing), full (also mode, lr and fine-tune epochs), or a YAML file",
-    )
-    p.add_argument(
-        "--pruner",
-        choices=("median", "hyperband", "none"),
-        default="median",
-        help="stop unpromising trials early (default median)",
-    )
-    p.add_argument(
-        "--storage",
-        help="study storage: default OUT/study.db (SQLite); postgresql://user:pw@host/db to "
-        "share a study between machines; a .log file (or journal:PATH) for Optuna's journal",
-    )
-    p.add_argument("--study-name", help="study name (default stylecast-<data folder name>)")
-    p.add_argument(
-        "--workers", type=int, default=1, help="worker processes on this machine (default 1)"
-    )
     p.add_argument("--out", help="study folder (default runs/tune-<data folder name>)")
-    p.add_argument(
-        "--retrain-best",
-        action="store_true",
-        help="train the best configuration on train+val, evaluate once on the test split",
-    )
-    p.add_argument(
-        "--heartbeat",
-        type=int,
-        default=30,
-        metavar="SECONDS",
-        help="RDB storages: a trial silent for twice this long is failed (default 30)",
-    )
-    p.add_argument("--sampler-seed", type=int, help="seed of the TPE sampler")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_config_options(p.add_argument_group("tuning"), TuneConfig)
     add_train_options(p)
     p.set_defaults(func=_tune)
 
@@ -87,7 +50,6 @@ def _config_file_keys(path: str | None) -> set[str]:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from stylecast.config import TrainConfig, TuneConfig, load_config
     from stylecast.tuning import format_trials, redact, tune
 
     # Every run.json records the command line: never with a database password in it
@@ -97,19 +59,7 @@ def _tune(args: argparse.Namespace) -> int:
     overrides = train_overrides(args)
     train_cfg = load_config(TrainConfig, args.config, overrides)
     fixed = {k for k, v in overrides.items() if v is not None} | _config_file_keys(args.config)
-    tune_cfg = TuneConfig(
-        trials=args.trials,
-        timeout=args.timeout,
-        workers=args.workers,
-        metric=args.metric,
-        space=args.space,
-        pruner=args.pruner,
-        storage=args.storage,
-        study_name=args.study_name,
-        heartbeat_interval=args.heartbeat,
-        sampler_seed=args.sampler_seed,
-        retrain_best=args.retrain_best,
-    )
+    tune_cfg = load_config(TuneConfig, None, config_overrides(args, TuneConfig))
     try:
         result = tune(
             args.data, tune_cfg, train_cfg, args.out, fixed=fixed, progress=not args.quiet
@@ -129,7 +79,7 @@ def _tune(args: argparse.Namespace) -> int:
         f"\nstudy {result.study_name!r}: {result.n_trials} trials ({counts}); this run added "
         f"{len(result.new_trials)} in {result.seconds:.0f}s"
     )
-    best_yaml = result.files["best.yaml"]
+    best_yaml = result.best_yaml
     print(
         f"best: trial {result.best_number}, {result.metric} {result.best_value:.4f} -> "
         f"{best_yaml} (train it: stylecast train DATA --config {best_yaml})"

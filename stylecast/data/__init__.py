@@ -1,28 +1,34 @@
 """The data stage: find images, check them, decode them once into a verified cache, split them
-without leakage, and prepare what a run needs (:class:`RunData`)."""
+without leakage, and prepare what a run needs (:class:`RunData`).
+
+Modules: ``sources`` (finding images), ``decode`` (opening one image), ``store`` and
+``cache`` (the decoded-image cache), ``dupes`` (near-duplicates), ``split`` (leakage-free
+splits), ``check`` and ``check_report`` (``stylecast data check``), ``rundata`` (what a
+run needs) and ``report`` (the report's dataset section).
+"""
 
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
-    "IMAGE_EXTENSIONS": "stylecast.data.pipeline",
-    "SPLITS": "stylecast.data.pipeline",
-    "DataCheck": "stylecast.data.pipeline",
-    "Dataset": "stylecast.data.pipeline",
-    "ImageCache": "stylecast.data.pipeline",
-    "PreparedImages": "stylecast.data.pipeline",
-    "RunData": "stylecast.data.pipeline",
-    "check_data": "stylecast.data.pipeline",
-    "default_cache_dir": "stylecast.data.pipeline",
-    "discover": "stylecast.data.pipeline",
-    "file_digest": "stylecast.data.pipeline",
-    "find_near_duplicates": "stylecast.data.pipeline",
-    "letterbox": "stylecast.data.pipeline",
-    "load_image": "stylecast.data.pipeline",
-    "prepare_images": "stylecast.data.pipeline",
-    "prepare_run_data": "stylecast.data.pipeline",
-    "split_dataset": "stylecast.data.pipeline",
-    "DEFAULT_DUP_THRESHOLD": "stylecast.data.pipeline",
-    "format_report": "stylecast.data.check",
+    "IMAGE_EXTENSIONS": "stylecast.data.sources",
+    "SPLITS": "stylecast.data.sources",
+    "Dataset": "stylecast.data.sources",
+    "discover": "stylecast.data.sources",
+    "letterbox": "stylecast.data.decode",
+    "load_image": "stylecast.data.decode",
+    "file_digest": "stylecast.data.store",
+    "ImageCache": "stylecast.data.cache",
+    "PreparedImages": "stylecast.data.cache",
+    "default_cache_dir": "stylecast.data.cache",
+    "prepare_images": "stylecast.data.cache",
+    "DEFAULT_DUP_THRESHOLD": "stylecast.data.dupes",
+    "find_near_duplicates": "stylecast.data.dupes",
+    "split_dataset": "stylecast.data.split",
+    "DataCheck": "stylecast.data.check",
+    "check_data": "stylecast.data.check",
+    "format_report": "stylecast.data.check_report",
+    "RunData": "stylecast.data.rundata",
+    "prepare_run_data": "stylecast.data.rundata",
     "render_data_section": "stylecast.data.report",
 }
 

@@ -1,287 +1,134 @@
-"""The data check's report: a JSON-ready dict (``data_check.json``) and its text form.
+"""``stylecast data check``: open every image once and report what a run needs to know.
 
-Both ``stylecast data check`` and training build it with :func:`build_report`, so the
-run's ``data_check.json`` and the one the command writes have the same keys; a run adds
-``split`` (strategy, counts per split, leakage) and, with ``--drop-duplicates``,
-``dropped_duplicates``.
+:func:`check_data` returns a :class:`DataCheck`; its ``report`` is what
+``data_check.json`` holds (built by :mod:`stylecast.data.check_report`), and it can write
+a clean manifest of the readable images.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stylecast.data.dupes import COLOUR_TOLERANCE, Duplicates, cross_split_pairs
+from stylecast.data.cache import ImageCache, inspect_files
+from stylecast.data.check_report import build_report
+from stylecast.data.dupes import (
+    DEFAULT_DUP_THRESHOLD,
+    Duplicates,
+    find_near_duplicates,
+    keep_one_per_cluster,
+)
+from stylecast.data.sources import Dataset, discover
+from stylecast.errors import DataError
+from stylecast.fileio import atomic_write_json, atomic_write_text
 
-__all__ = ["build_report", "format_report", "MAX_LISTED"]
-
-MAX_LISTED = 200  # files listed per kind (counts are always complete)
-MAX_CLUSTERS = 100
-MAX_CLUSTER_PATHS = 12
-_FORMATS = {
-    ".jpg": ("JPEG", "MPO"),
-    ".jpeg": ("JPEG", "MPO"),
-    ".png": ("PNG",),
-    ".webp": ("WEBP",),
-    ".bmp": ("BMP", "DIB"),
-    ".tif": ("TIFF",),
-    ".tiff": ("TIFF",),
-    ".gif": ("GIF",),
-}
-_CONVERTED = {
-    "P": "palette",
-    "PA": "palette+alpha",
-    "RGBA": "alpha",
-    "LA": "grayscale+alpha",
-    "La": "grayscale+alpha",
-    "RGBa": "alpha",
-    "L": "grayscale",
-    "1": "black-and-white",
-    "CMYK": "CMYK",
-    "YCbCr": "YCbCr",
-    "LAB": "Lab",
-    "HSV": "HSV",
-    "I": "32-bit",
-    "F": "float",
-    "I;16": "16-bit",
-    "I;16B": "16-bit",
-    "I;16L": "16-bit",
-    "I;16N": "16-bit",
-}
+__all__ = ["DataCheck", "check_data"]
 
 
-def _counts(values: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
+@dataclass(frozen=True)
+class DataCheck:
+    """What ``stylecast data check`` found: ``report`` is what ``data_check.json`` holds."""
+
+    report: dict[str, Any]
+    dataset: Dataset
+    table: pd.DataFrame  # every image found, with columns ok, kind, reason, format, ...
+    duplicates: Duplicates  # over the readable rows (``table[table.ok]``, in order)
+    keep: np.ndarray  # per readable row: kept by --drop-duplicates
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write :attr:`report` as JSON (atomically); returns the path."""
+        return atomic_write_json(path, self.report)
+
+    def write_clean_manifest(
+        self, path: str | os.PathLike[str], *, drop_duplicates: bool = False
+    ) -> int:
+        """Write a manifest of the readable images to ``path``; returns how many it lists.
+
+        Paths are relative to the manifest's folder, so it can live anywhere; every extra
+        column of the source (group, brand, period, ...) is kept. ``drop_duplicates``
+        lists one image per duplicate cluster (the one :attr:`keep` marks).
+        """
+        manifest = Path(path)
+        table = self.table[self.table["ok"]].reset_index(drop=True)
+        if drop_duplicates:
+            table = table[self.keep].reset_index(drop=True)
+        base = manifest.resolve().parent
+        extra = [c for c in self.dataset.table.columns if c not in ("path", "relpath", "label")]
+        clean = table[["label", *extra]].copy()
+        clean.insert(0, "path", [Path(os.path.relpath(p, base)).as_posix() for p in table["path"]])
+        atomic_write_text(manifest, clean.to_csv(index=False))
+        return len(clean)
 
 
-def build_report(
-    ds: Any,  # stylecast.data.Dataset
+def check_data(
+    data: str | os.PathLike[str],
     *,
-    readable: pd.DataFrame,
-    infos: list[dict[str, Any]],
-    digests: list[str],
-    skipped: list[dict[str, str]],
-    dups: Duplicates,
-    keep: np.ndarray | None,
-    group_column: str | None,
-) -> dict[str, Any]:
-    """Everything the check found, as plain JSON types (``infos``, ``digests``: readable rows)."""
-    classes = _counts(readable["label"])
-    present = [v for v in classes.values() if v > 0]
-    report: dict[str, Any] = {
-        "source": str(ds.source),
-        "kind": ds.kind,
-        "n_files": int(len(ds.table)),
-        "n_images": int(len(readable)),
-        "n_skipped": len(skipped),
-        "classes": classes,
-        "imbalance": round(max(present) / min(present), 3) if present else None,
-    }
-    if "split" in ds.table.columns:
-        report["given_split"] = {
-            s: _counts(readable.loc[readable["split"] == s, "label"])
-            for s in ("train", "val", "test")
+    dup_threshold: int = DEFAULT_DUP_THRESHOLD,
+    group_column: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    cache: ImageCache | None = None,
+) -> DataCheck:
+    """Open every image at ``data`` once (in parallel) and report what a run needs to know.
+
+    Reports and skips empty, unreadable, truncated, non-image, too small and
+    decompression-bomb files; lists files whose content is not the format their name
+    says; counts classes, colour modes, EXIF rotations and groups; finds exact and
+    near-duplicate clusters (flagging those with conflicting labels). ``group_column``
+    defaults to ``group`` when the data has one.
+    """
+    if dup_threshold < -1 or dup_threshold > 64:
+        raise DataError(f"dup_threshold must be between -1 and 64, got {dup_threshold}")
+    if workers is not None and workers < 1:
+        raise DataError(f"workers must be at least 1, got {workers}")
+    ds = discover(data)
+    if group_column is None and "group" in ds.table.columns:
+        group_column = "group"
+    if group_column is not None and group_column not in ds.table.columns:
+        raise DataError(
+            f"group column {group_column!r} is not in the data; columns are "
+            f"{', '.join(c for c in ds.table.columns if c != 'path')}"
+        )
+    cache = cache or ImageCache()
+    paths = ds.table["path"].tolist()
+    digests = cache.digests(paths, progress=progress)
+    infos = inspect_files(paths, digests, cache, workers=workers, progress=progress)
+    ok = np.array([bool(i.get("ok")) for i in infos], dtype=bool)
+    readable = ds.table[ok].reset_index(drop=True)
+    r_digests = [d for d, k in zip(digests, ok, strict=True) if k]
+    r_infos = [i for i, k in zip(infos, ok, strict=True) if k]
+    skipped = [
+        {
+            "path": str(ds.table["relpath"].iloc[i]),
+            "kind": infos[i]["kind"],
+            "reason": infos[i]["reason"],
         }
-    by_kind: dict[str, int] = {}
-    for s in skipped:
-        by_kind[s["kind"]] = by_kind.get(s["kind"], 0) + 1
-    report["skipped_by_kind"] = dict(sorted(by_kind.items()))
-    report["skipped"] = skipped[:MAX_LISTED]
-    ignored = list(getattr(ds, "ignored", []))
-    report["ignored_files"] = {"count": len(ignored), "first": ignored[:20]}
-
-    rel = readable["relpath"].astype(str).tolist()
-    mismatched = []
-    for path, info in zip(rel, infos, strict=True):
-        expected = _FORMATS.get(Path(path).suffix.lower())
-        if expected and info.get("format") and info["format"] not in expected:
-            mismatched.append(
-                {"path": path, "extension": Path(path).suffix, "format": info["format"]}
-            )
-    report["mismatched"] = {"count": len(mismatched), "files": mismatched[:MAX_LISTED]}
-
-    modes: dict[str, int] = {}
-    for info in infos:
-        m = info.get("mode")
-        if m and m != "RGB":
-            name = _CONVERTED.get(m, m)
-            modes[name] = modes.get(name, 0) + 1
-    formats: dict[str, int] = {}
-    for info in infos:
-        f = str(info.get("format"))
-        formats[f] = formats.get(f, 0) + 1
-    report["formats"] = dict(sorted(formats.items()))
-    report["converted_to_rgb"] = dict(sorted(modes.items()))
-    report["exif_rotated"] = int(sum(bool(i.get("rotated")) for i in infos))
-    report["animated"] = int(sum(int(i.get("frames", 1)) > 1 for i in infos))
-    if infos:
-        w = np.array([int(i.get("width", 0)) for i in infos])
-        h = np.array([int(i.get("height", 0)) for i in infos])
-        report["image_sizes"] = {
-            "min": [int(w.min()), int(h.min())],
-            "median": [int(np.median(w)), int(np.median(h))],
-            "max": [int(w.max()), int(h.max())],
-        }
-    report["duplicates"] = _duplicates(readable, rel, digests, dups, keep, group_column)
-    if "split" in readable.columns and len(dups.pairs):
-        split = readable["split"].astype(str).to_numpy()
-        cross = cross_split_pairs(dups, split)
-        report["given_split_leakage"] = {
-            "pairs_across_splits": int(len(cross)),
-            "examples": [
-                {"a": rel[i], "a_split": split[i], "b": rel[j], "b_split": split[j]}
-                for i, j in dups.pairs[cross[:20]]
-            ],
-        }
-    if group_column:
-        report["groups"] = _groups(readable, group_column)
-    return report
-
-
-def _duplicates(
-    readable: pd.DataFrame,
-    rel: list[str],
-    digests: list[str],
-    dups: Duplicates,
-    keep: np.ndarray | None,
-    group_column: str | None,
-) -> dict[str, Any]:
-    labels = readable["label"].astype(str).to_numpy()
-    groups = readable[group_column].astype(str).to_numpy() if group_column else None
-    seen: set[str] = set()
-    exact_files = 0
-    for d in digests:
-        if d in seen:
-            exact_files += 1
-        seen.add(d)
-    clusters = []
-    conflicting = 0
-    across_groups = 0
-    for members in dups.clusters:
-        labs = _counts(pd.Series(labels[members]))
-        conflict = len(labs) > 1
-        conflicting += conflict
-        entry: dict[str, Any] = {
-            "size": int(len(members)),
-            "exact": bool(len({digests[i] for i in members}) == 1),
-            "labels": labs,
-            "conflict": conflict,
-            "paths": [rel[i] for i in members[:MAX_CLUSTER_PATHS]],
-        }
-        if groups is not None:
-            n_groups = len(set(groups[members]))
-            entry["groups"] = int(n_groups)
-            across_groups += n_groups > 1
-        clusters.append(entry)
-    # Conflicting clusters first: they are the ones to look at.
-    order = sorted(range(len(clusters)), key=lambda k: (not clusters[k]["conflict"], k))
-    out: dict[str, Any] = {
-        "threshold": int(dups.threshold),
-        "method": "exact file hash" if dups.threshold < 0 else "phash + colour thumbnail",
-        "colour_tolerance": COLOUR_TOLERANCE,
-        "exact_copies": int(exact_files),
-        "pairs": int(len(dups.pairs)),
-        "clusters": int(len(dups.clusters)),
-        "images_in_clusters": dups.n_in_clusters,
-        "conflicting_labels": int(conflicting),
-        "would_drop": int(dups.n_in_clusters - len(dups.clusters)),
-        "examples": [clusters[k] for k in order[:MAX_CLUSTERS]],
-    }
-    if groups is not None:
-        out["clusters_across_groups"] = int(across_groups)
-    if keep is not None:
-        out["kept"] = int(keep.sum())
-    return out
-
-
-def _groups(readable: pd.DataFrame, column: str) -> dict[str, Any]:
-    g = readable[column].astype(str)
-    sizes = g.value_counts()
-    mixed = readable.groupby(g)["label"].nunique()
-    mixed_names = sorted(mixed.index[mixed > 1].tolist())
-    return {
-        "column": column,
-        "groups": int(len(sizes)),
-        "with_several_images": int((sizes > 1).sum()),
-        "largest": int(sizes.max()) if len(sizes) else 0,
-        "mixed_labels": int(len(mixed_names)),
-        "mixed_examples": mixed_names[:10],
-    }
-
-
-def format_report(report: dict[str, Any], *, seconds: float | None = None) -> str:
-    """The report as the few lines ``stylecast data check`` prints."""
-    lines = []
-    took = f" in {seconds:.1f}s" if seconds is not None else ""
-    lines.append(
-        f"checked {report['n_files']} files in {report['source']} ({report['kind']}){took}"
+        for i in np.flatnonzero(~ok)
+    ]
+    dups = find_near_duplicates(r_digests, r_infos, dup_threshold)
+    keep = keep_one_per_cluster(
+        dups,
+        readable["label"].tolist(),
+        [int(i["width"]) * int(i["height"]) for i in r_infos],
+        prefer=(readable["split"] == "train").to_numpy() if "split" in readable else None,
     )
-    lines.append(f"readable: {report['n_images']}, skipped: {report['n_skipped']}")
-    classes = ", ".join(f"{k} {v}" for k, v in report["classes"].items()) or "none readable"
-    imbalance = report["imbalance"]
-    ratio = f" (imbalance {imbalance:.2f}x largest/smallest)" if imbalance else ""
-    lines.append(f"classes: {classes}{ratio}")
-    if report.get("given_split"):
-        parts = [
-            f"{s} {sum(c.values())}" for s, c in report["given_split"].items() if sum(c.values())
-        ]
-        lines.append(f"given split: {', '.join(parts)}")
-    leak = report.get("given_split_leakage")
-    if leak and leak["pairs_across_splits"]:
-        e = leak["examples"][0]
-        lines.append(
-            f"LEAKAGE: {leak['pairs_across_splits']} duplicate pair(s) across the given splits, "
-            f"e.g. {e['a']} [{e['a_split']}] ~ {e['b']} [{e['b_split']}]"
-        )
-    if report["converted_to_rgb"]:
-        conv = ", ".join(f"{v} {k}" for k, v in report["converted_to_rgb"].items())
-        lines.append(f"converted to RGB: {conv}")
-    if report["exif_rotated"]:
-        lines.append(f"rotated by EXIF orientation: {report['exif_rotated']}")
-    mm = report["mismatched"]
-    if mm["count"]:
-        first = mm["files"][0]
-        lines.append(
-            f"named as another format: {mm['count']} (kept; e.g. {first['path']} is "
-            f"{first['format']})"
-        )
-    d = report["duplicates"]
-    if d["threshold"] < 0:
-        how = "exact file copies only"
-    else:
-        how = f"phash distance <= {d['threshold']} and same colours"
-    lines.append(
-        f"duplicates ({how}): {d['clusters']} clusters of {d['images_in_clusters']} images "
-        f"({d['exact_copies']} exact copies, {d['conflicting_labels']} clusters with "
-        f"conflicting labels); --drop-duplicates would leave out {d['would_drop']}"
+    report = build_report(
+        ds,
+        readable=readable,
+        infos=r_infos,
+        digests=r_digests,
+        skipped=skipped,
+        dups=dups,
+        keep=keep,
+        group_column=group_column,
     )
-    for c in d["examples"][:5]:
-        flag = "  CONFLICT" if c["conflict"] else ""
-        labels = "/".join(c["labels"])
-        more = f" (+{c['size'] - len(c['paths'][:3])} more)" if c["size"] > 3 else ""
-        lines.append(f"  {c['size']} x {labels}{flag}: {', '.join(c['paths'][:3])}{more}")
-    if report.get("groups"):
-        g = report["groups"]
-        lines.append(
-            f"groups ({g['column']}): {g['groups']} groups, {g['with_several_images']} with "
-            f"several images (largest {g['largest']}), {g['mixed_labels']} with mixed labels"
-        )
-        if "clusters_across_groups" in d:
-            lines.append(
-                f"  duplicate clusters spanning several groups: {d['clusters_across_groups']} "
-                "(training keeps them on one side anyway)"
-            )
-    if report["ignored_files"]["count"]:
-        ig = report["ignored_files"]
-        lines.append(f"ignored non-image files: {ig['count']} (e.g. {ig['first'][0]})")
-    if report["skipped"]:
-        kinds = ", ".join(f"{k} {v}" for k, v in report["skipped_by_kind"].items())
-        lines.append(f"skipped files ({kinds}):")
-        for s in report["skipped"][:10]:
-            lines.append(f"  {s['path']}: {s['reason']}")
-        if report["n_skipped"] > 10:
-            lines.append(f"  ... and {report['n_skipped'] - 10} more (see the JSON report)")
-    return "\n".join(lines)
+    table = ds.table.copy()
+    for key in ("ok", "kind", "reason", "format", "width", "height", "mode"):
+        table[key] = [i.get(key) for i in infos]
+    table["digest"] = digests
+    return DataCheck(report, ds, table, dups, keep)

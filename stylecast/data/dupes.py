@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -24,10 +25,12 @@ from scipy.sparse.csgraph import connected_components
 
 __all__ = [
     "COLOUR_TOLERANCE",
+    "DEFAULT_DUP_THRESHOLD",
     "Duplicates",
     "components",
     "cross_split_pairs",
     "find_duplicates",
+    "find_near_duplicates",
     "keep_one_per_cluster",
     "restrict",
 ]
@@ -36,6 +39,8 @@ __all__ = [
 # colours": re-encoding at JPEG quality 30 moves it by about 3, halving the size by about 5,
 # a different garment colour on the same pose by 10 or more.
 COLOUR_TOLERANCE = 6.0
+# Bits of the 64-bit phash two near-duplicates may differ in (``--dup-threshold``).
+DEFAULT_DUP_THRESHOLD = 6
 # Pairwise distances are computed in blocks of about this many entries (uint8 each).
 _BLOCK = 1 << 22
 
@@ -145,6 +150,20 @@ def find_duplicates(
         exact=np.asarray(exact, dtype=bool),
         cluster=cluster,
         clusters=clusters_of(cluster),
+        threshold=threshold,
+    )
+
+
+def find_near_duplicates(
+    digests: Sequence[str],
+    infos: Sequence[dict[str, Any]],
+    threshold: int = DEFAULT_DUP_THRESHOLD,
+) -> Duplicates:
+    """Duplicates among readable images, from what inspecting them found (``phash``, ``colour``)."""
+    return find_duplicates(
+        digests,
+        [i.get("phash") for i in infos],
+        [i.get("colour") for i in infos],
         threshold=threshold,
     )
 

@@ -1,8 +1,7 @@
 """The report's dataset section, built only from what a run folder holds.
 
-:func:`render_data_section` reads the run's ``splits.csv``, ``run.json`` (its ``data`` key
-is the data source; images are ``<source folder>/<splits.csv path>``, the source folder
-being ``data`` itself, or its parent when ``data`` is a manifest file),
+:func:`render_data_section` reads the run's files through :class:`~stylecast.run.RunFolder`:
+``splits.csv``, ``run.json`` (where the images are: :meth:`RunFolder.image_root`),
 ``data_check.json`` and ``skipped.json``; draws a class-distribution chart, a random
 sample grid per class and the near-duplicate clusters as PNGs in the run folder; and
 returns one self-contained HTML fragment (PNG data URIs, no external assets).
@@ -19,13 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecast.data.decode import letterbox, load_image
 from stylecast.errors import DataError, RunError
-from stylecast.fileio import read_json
+from stylecast.run import RunFolder
 
 __all__ = ["render_data_section", "DATA_FIGURES"]
 
 # PNGs the section writes into the run folder (sample grids are data_samples_<n>.png).
-DATA_FIGURES = ("data_classes.png", "data_duplicates.png")
+CLASSES_FIGURE = "data_classes.png"
+DUPLICATES_FIGURE = "data_duplicates.png"
+DATA_FIGURES = (CLASSES_FIGURE, DUPLICATES_FIGURE)
 _THUMB = 96
 _GRID_DPI = 100  # photo grids: small thumbnails, so a lighter report
 _SPLIT_ORDER = ("train", "val", "test")
@@ -46,21 +48,15 @@ def _figure(path: Path, alt: str, caption: str) -> str:
     )
 
 
-def _source_root(run: Path) -> Path | None:
-    info_path = run / "run.json"
-    if not info_path.is_file():
+def _image_root(folder: RunFolder) -> Path | None:
+    """Where the run's images are; None without a readable ``run.json`` (no image grids then)."""
+    try:
+        return folder.image_root()
+    except RunError:
         return None
-    data = read_json(info_path).get("data")
-    if not data:
-        return None
-    src = Path(data)
-    manifest_like = src.suffix.lower() in (".csv", ".parquet")
-    return src.parent if (src.is_file() or manifest_like) else src
 
 
 def _thumb(path: Path) -> np.ndarray | None:
-    from stylecast.data.pipeline import letterbox, load_image
-
     try:
         return letterbox(load_image(path), _THUMB)
     except (DataError, OSError):
@@ -89,13 +85,14 @@ def render_data_section(
     """
     from stylecast.plots import image_grid, plot_class_distribution, save_figure
 
-    run = Path(run_dir)
-    if not (run / "splits.csv").is_file():
-        raise RunError(f"{run} has no splits.csv; train a run first (stylecast train DATA)")
-    splits = pd.read_csv(run / "splits.csv", dtype=str, keep_default_na=False)
-    check = read_json(run / "data_check.json") if (run / "data_check.json").is_file() else {}
-    skipped = read_json(run / "skipped.json") if (run / "skipped.json").is_file() else []
-    root = _source_root(run)
+    folder = RunFolder(run_dir)
+    run = folder.path
+    if not folder.splits_file.is_file():
+        raise RunError(f"{run} has no {RunFolder.SPLITS}; train a run first (stylecast train DATA)")
+    splits = folder.splits()
+    check = folder.read_json_if_present(RunFolder.DATA_CHECK) or {}
+    skipped = folder.read_json_if_present(RunFolder.SKIPPED) or []
+    root = _image_root(folder)
     parts: list[str] = ['<div class="stylecast-data">']
 
     # -- summary
@@ -108,7 +105,7 @@ def render_data_section(
     if len(counts):
         fig_path = save_figure(
             plot_class_distribution({str(k): int(v) for k, v in counts.items()}),
-            run / "data_classes.png",
+            run / CLASSES_FIGURE,
         )
         parts.append("<h3>Class distribution</h3>")
         parts.append(_figure(fig_path, "class distribution", "Images per class (all splits)."))
@@ -173,7 +170,9 @@ def render_data_section(
             )
         )
         if len(skipped) > 50:
-            parts.append(f'<p class="muted">... and {len(skipped) - 50} more in skipped.json.</p>')
+            parts.append(
+                f'<p class="muted">... and {len(skipped) - 50} more in {RunFolder.SKIPPED}.</p>'
+            )
     else:
         parts.append("<p>None: every image was readable.</p>")
     parts.append("</div>")
@@ -240,7 +239,9 @@ def _duplicates(
 
     d = check.get("duplicates")
     if not d:
-        return '<p class="muted">No duplicate check in this run (data_check.json absent).</p>'
+        return (
+            f'<p class="muted">No duplicate check in this run ({RunFolder.DATA_CHECK} absent).</p>'
+        )
     how = (
         "exact file copies"
         if d.get("threshold", 0) < 0
@@ -294,7 +295,7 @@ def _duplicates(
                 colours.append("#222222")
         if images:
             fig = image_grid(images, titles, ncols=ncols, title_colors=colours)
-            path = save_figure(fig, run / "data_duplicates.png", dpi=_GRID_DPI)
+            path = save_figure(fig, run / DUPLICATES_FIGURE, dpi=_GRID_DPI)
             out.append(
                 _figure(
                     path,

@@ -3,20 +3,25 @@
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
-    "CompareResult": "stylecast.evaluation.comparison",
-    "compare": "stylecast.evaluation.comparison",
-    "build_galleries": "stylecast.evaluation.galleries",
-    "Explanation": "stylecast.evaluation.gradcam",
-    "explain": "stylecast.evaluation.gradcam",
-    "classification_metrics": "stylecast.evaluation.metrics",
-    "mcnemar_test": "stylecast.evaluation.metrics",
     "EvaluationResult": "stylecast.evaluation.scoring",
     "evaluate": "stylecast.evaluation.scoring",
+    "Headline": "stylecast.evaluation.summary",
+    "format_evaluation": "stylecast.evaluation.summary",
+    "classification_metrics": "stylecast.evaluation.metrics",
+    "mcnemar_test": "stylecast.evaluation.metrics",
+    "expected_calibration_error": "stylecast.evaluation.calibration",
+    "fit_temperature": "stylecast.evaluation.calibration",
+    "softmax": "stylecast.evaluation.calibration",
+    "wilson_interval": "stylecast.evaluation.intervals",
+    "CompareResult": "stylecast.evaluation.comparison",
+    "compare": "stylecast.evaluation.comparison",
     "format_comparison": "stylecast.evaluation.comparison",
     "write_comparison": "stylecast.evaluation.comparison",
-    "format_evaluation": "stylecast.evaluation.scoring",
+    "build_galleries": "stylecast.evaluation.galleries",
+    "evaluated_image_root": "stylecast.evaluation.galleries",
     "galleries_are_stale": "stylecast.evaluation.galleries",
-    "softmax": "stylecast.evaluation.metrics",
+    "Explanation": "stylecast.evaluation.gradcam",
+    "explain": "stylecast.evaluation.gradcam",
 }
 
 __all__ = list(_EXPORTS)

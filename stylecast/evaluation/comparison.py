@@ -21,7 +21,9 @@ import pandas as pd
 
 from stylecast.errors import DataError, RunError
 from stylecast.evaluation.metrics import mcnemar_test
+from stylecast.evaluation.summary import Headline
 from stylecast.fileio import atomic_write_json, read_json
+from stylecast.run import RunFolder
 
 __all__ = ["CompareResult", "PairTest", "RunSummary", "compare", "format_comparison"]
 
@@ -38,7 +40,7 @@ class RunSummary:
     split: str
     n: int
     accuracy: float
-    accuracy_ci: list[float] | None
+    accuracy_ci: tuple[float, float] | None
     balanced_accuracy: float
     macro_f1: float
     log_loss: float
@@ -69,6 +71,7 @@ class CompareResult:
     pairs: list[PairTest]
 
     def to_dict(self) -> dict[str, Any]:
+        """The runs, the pairs and the significance level, as JSON-ready values."""
         return {
             "runs": [asdict(r) for r in self.runs],
             "pairs": [asdict(p) for p in self.pairs],
@@ -76,16 +79,16 @@ class CompareResult:
         }
 
 
-def _load(run: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    if not run.is_dir():
-        raise RunError(f"run folder {run} does not exist")
-    ev_json, pred_csv = run / "evaluation.json", run / "predictions.csv"
+def _load(run: Path) -> tuple[Headline, pd.DataFrame]:
+    folder = RunFolder(run)
+    folder.require_dir()
+    ev_json, pred_csv = folder.evaluation_file, folder.predictions_file
     if not ev_json.is_file() or not pred_csv.is_file():
         raise RunError(
-            f"{run} has not been evaluated (no evaluation.json/predictions.csv): "
+            f"{run} has not been evaluated (no {RunFolder.EVALUATION}/{RunFolder.PREDICTIONS}): "
             f"run `stylecast evaluate {run}` first"
         )
-    ev = read_json(ev_json)
+    headline = Headline.from_metrics(read_json(ev_json), str(ev_json))
     preds = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
     missing = {"path", "true", "predicted"} - set(preds.columns)
     if missing:
@@ -93,7 +96,7 @@ def _load(run: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     if preds["path"].duplicated().any():
         raise DataError(f"{pred_csv} lists an image twice; re-run evaluate")
     preds["correct"] = preds["true"] == preds["predicted"]
-    return ev, preds
+    return headline, preds
 
 
 def _names(runs: list[Path]) -> list[str]:
@@ -118,21 +121,20 @@ def compare(runs: Sequence[str | os.PathLike[str]]) -> CompareResult:
     names = _names(paths)
     loaded = [_load(p) for p in paths]
     summaries = []
-    for path, name, (ev, _) in zip(paths, names, loaded, strict=True):
-        meta = read_json(path / "model.json") if (path / "model.json").is_file() else {}
+    for path, name, (h, _) in zip(paths, names, loaded, strict=True):
         summaries.append(
             RunSummary(
                 run=str(path),
                 name=name,
-                model=meta.get("name"),
-                split=str(ev.get("split", "?")),
-                n=int(ev["n"]),
-                accuracy=float(ev["accuracy"]),
-                accuracy_ci=ev.get("accuracy_ci"),
-                balanced_accuracy=float(ev["balanced_accuracy"]),
-                macro_f1=float(ev.get("macro_avg", {}).get("f1", float("nan"))),
-                log_loss=float(ev["log_loss"]),
-                ece=float(ev["ece"]),
+                model=_model_name(path),
+                split=h.split or "?",
+                n=h.n,
+                accuracy=h.accuracy,
+                accuracy_ci=h.accuracy_ci,
+                balanced_accuracy=h.balanced_accuracy,
+                macro_f1=float("nan") if h.macro_f1 is None else h.macro_f1,
+                log_loss=h.log_loss,
+                ece=h.ece,
             )
         )
     pairs = []
@@ -140,6 +142,17 @@ def compare(runs: Sequence[str | os.PathLike[str]]) -> CompareResult:
         for j in range(i + 1, len(paths)):
             pairs.append(_pair(names[i], loaded[i][1], names[j], loaded[j][1]))
     return CompareResult(summaries, pairs)
+
+
+def _model_name(run: Path) -> str | None:
+    """The backbone's name, or None when the run's model.json is absent or unreadable."""
+    folder = RunFolder(run)
+    if not folder.model_file.is_file():
+        return None
+    try:
+        return folder.model_info().name
+    except RunError:
+        return None  # the table still compares the numbers in evaluation.json
 
 
 def _pair(name_a: str, a: pd.DataFrame, name_b: str, b: pd.DataFrame) -> PairTest:

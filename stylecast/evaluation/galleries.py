@@ -1,6 +1,6 @@
 """Galleries of an evaluation: what the model gets right, and what it misreads.
 
-From ``predictions.csv`` (written by :func:`stylecast.evaluation.scoring`):
+From ``predictions.csv`` (written by :func:`stylecast.evaluation.evaluate`):
 
 - per class, the most confident *correct* predictions:
   ``gallery_correct_<class>.png``;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,16 @@ import pandas as pd
 
 from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_json, read_json
-from stylecast.run import ModelInfo, Preprocessing
+from stylecast.run import ModelInfo, Preprocessing, RunFolder
 
-__all__ = ["Gallery", "GalleryResult", "build_galleries", "select_galleries"]
+__all__ = [
+    "Gallery",
+    "GalleryResult",
+    "build_galleries",
+    "evaluated_image_root",
+    "galleries_are_stale",
+    "select_galleries",
+]
 
 # Side of each photo in a tile: catalogue thumbnails are ~60x80, runway shots larger.
 _TILE = 160
@@ -103,16 +111,23 @@ def select_galleries(
     return out
 
 
-def _image_root(run: Path, evaluation: dict[str, Any]) -> Path:
+def evaluated_image_root(run: str | os.PathLike[str], evaluation: Mapping[str, Any]) -> Path:
+    """Where the images named in ``predictions.csv`` are (their paths are relative to it).
+
+    The run's own split is found through ``run.json`` (:meth:`RunFolder.image_root`), so
+    it follows the data when the run is pointed at a new place; other data is where
+    ``evaluate`` found it (``image_root`` in ``evaluation.json``).
+    """
+    folder = RunFolder(run)
+    if evaluation.get("split") != "external":
+        return folder.image_root()
     root = evaluation.get("image_root")
-    if root:
-        return Path(root)
-    info = read_json(run / "run.json") if (run / "run.json").is_file() else {}
-    source = evaluation.get("data") or info.get("data")
-    if not source:
-        raise RunError(f"{run}: cannot tell where the evaluated images are; re-run evaluate")
-    source = Path(source)
-    return source.parent if source.is_file() else source
+    if not root:
+        raise RunError(
+            f"{folder.evaluation_file} does not say where the evaluated images are; "
+            f"run `stylecast evaluate {folder.path} DATA` again"
+        )
+    return Path(root)
 
 
 def build_galleries(
@@ -131,21 +146,23 @@ def build_galleries(
     from stylecast.data import letterbox, load_image
     from stylecast.plots import image_grid, save_figure
 
-    run = Path(run)
-    pred_csv, ev_json = run / "predictions.csv", run / "evaluation.json"
-    if not pred_csv.is_file() or not ev_json.is_file():
+    folder = RunFolder(run)
+    run = folder.path
+    if not folder.predictions_file.is_file() or not folder.evaluation_file.is_file():
         raise RunError(f"{run} has not been evaluated yet: run `stylecast evaluate {run}`")
     if size < 0:
         raise DataError(f"gallery size must be >= 0, got {size}")
-    evaluation = read_json(ev_json)
-    predictions = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
+    evaluation = read_json(folder.evaluation_file)
+    predictions = pd.read_csv(
+        folder.predictions_file, dtype={"path": str, "true": str, "predicted": str}
+    )
     if info is None or (gradcam and model is None):
         from stylecast.models import load_model
 
         model, info = load_model(run)
     classes = list(info.classes)
     prep = info.preprocessing
-    root = _image_root(run, evaluation)
+    root = evaluated_image_root(folder, evaluation)
 
     for old in run.glob("gallery_*.png"):
         old.unlink()
@@ -196,7 +213,7 @@ def build_galleries(
         )
         save_figure(fig, run / fname)
         galleries.append(Gallery(kind, true, pred, fname, int(n_total), items))
-    index = run / "galleries.json"
+    index = folder.galleries_file
     atomic_write_json(
         index,
         {"gradcam": gradcam, "size": size, "galleries": [asdict(g) for g in galleries]},
@@ -226,8 +243,8 @@ def _tiles(
 
 def galleries_are_stale(run: str | os.PathLike[str]) -> bool:
     """True when predictions.csv exists and the galleries are missing or older."""
-    run = Path(run)
-    pred_csv, index = run / "predictions.csv", run / "galleries.json"
+    folder = RunFolder(run)
+    pred_csv, index = folder.predictions_file, folder.galleries_file
     if not pred_csv.is_file():
         return False
     return not index.is_file() or index.stat().st_mtime < pred_csv.stat().st_mtime

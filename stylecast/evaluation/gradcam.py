@@ -177,7 +177,7 @@ def explain(
     temperature stored in ``model.json`` (fitted by ``stylecast evaluate``).
     """
     from stylecast.data import letterbox, load_image
-    from stylecast.evaluation.metrics import softmax
+    from stylecast.evaluation.calibration import softmax
     from stylecast.models import load_model
     from stylecast.plots import plot_explanation, save_figure
 

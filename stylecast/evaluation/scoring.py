@@ -16,7 +16,6 @@ galleries of :mod:`stylecast.evaluation.galleries` (with Grad-CAM overlays).
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,51 +25,55 @@ import pandas as pd
 
 from stylecast.config import EvaluateConfig
 from stylecast.data import ImageCache, discover, prepare_images
-from stylecast.errors import DataError, RunError
-from stylecast.evaluation.metrics import (
-    _TEMPERATURE_BOUNDS,
-    classification_metrics,
-    fit_temperature,
-    softmax,
-)
-from stylecast.fileio import atomic_write_json, atomic_write_text, read_json
+from stylecast.errors import DataError
+from stylecast.evaluation.calibration import TEMPERATURE_BOUNDS, fit_temperature, softmax
+from stylecast.evaluation.metrics import classification_metrics
+from stylecast.evaluation.summary import Headline
+from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import load_model
 from stylecast.run import RunFolder
 from stylecast.training import predict_logits
 
-__all__ = ["EvaluationResult", "evaluate", "format_evaluation", "load_run_split"]
+__all__ = ["EVALUATION_FIGURES", "EvaluationResult", "evaluate"]
+
+# The figures evaluate draws into the run (``<name>.png``); the report embeds them.
+EVALUATION_FIGURES = (
+    "confusion_matrix",
+    "confusion_matrix_normalized",
+    "reliability",
+    "calibration",
+)
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """Metrics of one evaluation and where they were written."""
+    """One evaluation: its headline numbers, every number, and where they were written.
+
+    ``metrics`` is the content of ``evaluation.json`` (per class, confusion matrix,
+    reliability bins, calibration, ...); ``headline`` the numbers people read first.
+    """
 
     run_dir: Path
-    split: str
-    n: int
+    headline: Headline
     metrics: dict[str, Any]
-    temperature: float
     predictions_csv: Path
 
 
-def load_run_split(run: Path) -> tuple[str, pd.DataFrame]:
-    """The run's training data source and its ``splits.csv`` (paths relative to the source)."""
-    if not (run / "run.json").is_file() or not (run / "splits.csv").is_file():
-        raise RunError(f"{run} is not a stylecast run folder (no run.json/splits.csv)")
-    info = read_json(run / "run.json")
-    splits = pd.read_csv(run / "splits.csv", dtype=str, keep_default_na=False)
-    return info["data"], splits
+@dataclass(frozen=True)
+class _Rows:
+    """What one evaluation scores: the rows, their split, validation rows, the image root."""
+
+    table: pd.DataFrame
+    split: str
+    val: pd.DataFrame | None  # for calibration; None for other data
+    image_root: Path  # the folder ``relpath`` is relative to
 
 
-def _rows_for(
-    run: Path, data: str | os.PathLike[str] | None, classes: list[str]
-) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
-    """(rows to score, split name, validation rows for calibration or None)."""
-    source, splits = load_run_split(run)
-    same = data is None or Path(data).resolve() == Path(source)
-    if same:
-        root = Path(source)
-        root = root.parent if root.is_file() else root
+def _rows_for(run: RunFolder, data: str | os.PathLike[str] | None, classes: list[str]) -> _Rows:
+    info = run.info()
+    splits = run.splits()
+    if data is None or Path(data).resolve() == info.data:
+        root = info.image_root
         splits = splits.assign(relpath=splits["path"], path=[str(root / p) for p in splits["path"]])
         missing = [p for p in splits["path"] if not Path(p).is_file()]
         if missing:
@@ -80,14 +83,14 @@ def _rows_for(
             )
         name = "test" if (splits["split"] == "test").any() else "val"
         val = splits[splits["split"] == "val"] if name == "test" else None
-        return splits[splits["split"] == name].reset_index(drop=True), name, val
+        return _Rows(splits[splits["split"] == name].reset_index(drop=True), name, val, root)
     ds = discover(data)
     unknown = sorted(set(ds.table["label"]) - set(classes))
     if unknown:
         raise DataError(
             f"labels {unknown} in {data} are not classes of this model ({', '.join(classes)})"
         )
-    return ds.table, "external", None
+    return _Rows(ds.table, "external", None, ds.source)
 
 
 def evaluate(
@@ -100,11 +103,12 @@ def evaluate(
 ) -> EvaluationResult:
     """Score the run's model; write ``evaluation.json``, ``predictions.csv`` and figures."""
     cfg = cfg or EvaluateConfig()
-    run = Path(run)
-    model, info = load_model(run)
+    folder = RunFolder(run)
+    model, info = load_model(folder.path)
     classes = list(info.classes)
     prep = info.preprocessing
-    rows, split, val_rows = _rows_for(run, data, classes)
+    rows = _rows_for(folder, data, classes)
+    split = rows.split
     cache = cache or ImageCache()
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -116,28 +120,29 @@ def evaluate(
         )
         return logits, prepared.table
 
-    logits, scored = logits_for(rows)
+    logits, scored = logits_for(rows.table)
     if len(scored) == 0:
         raise DataError(f"no readable images to evaluate in the {split} split")
     y = np.array([classes.index(lbl) for lbl in scored["label"]], dtype=np.int64)
 
     temperature = info.temperature
     # Training writes T = 1 (nothing fitted); any other stored value is an earlier fit.
-    source = "model.json" if temperature != 1.0 else "none"
+    source = RunFolder.MODEL if temperature != 1.0 else "none"
     n_val = 0
+    val_rows = rows.val
     if cfg.calibrate and val_rows is not None and len(val_rows) >= cfg.min_calibration_images:
         val_logits, val_scored = logits_for(val_rows.reset_index(drop=True))
         y_val = np.array([classes.index(lbl) for lbl in val_scored["label"]], dtype=np.int64)
         fitted = fit_temperature(val_logits, y_val)
         n_val = len(y_val)
-        if fitted <= _TEMPERATURE_BOUNDS[0] * 1.01 and (val_logits.argmax(1) == y_val).all():
+        if fitted <= TEMPERATURE_BOUNDS[0] * 1.01 and (val_logits.argmax(1) == y_val).all():
             # A validation split with no error lets the NLL fall towards T -> 0: the fit
             # would claim certainty from a handful of images. Keep the raw probabilities.
             temperature, source = 1.0, "separable"
         else:
             temperature, source = fitted, "val"
         info = info.with_temperature(temperature)
-        RunFolder(run).write_model_info(info)
+        folder.write_model_info(info)
 
     proba = softmax(logits, temperature)
     metrics = classification_metrics(
@@ -164,9 +169,11 @@ def evaluate(
         "split": split,
         "temperature": temperature,
         "data": str(data) if data else None,
-        "image_root": str(_common_root(scored)),
+        # Galleries of other data find their images here; the run's own split is found
+        # through run.json, so it follows the data when the run is pointed elsewhere.
+        "image_root": str(rows.image_root.resolve()),
     }
-    atomic_write_json(run / "evaluation.json", metrics)
+    atomic_write_json(folder.evaluation_file, metrics)
 
     pred = proba.argmax(1)
     out = pd.DataFrame(
@@ -183,22 +190,14 @@ def evaluate(
     extras = [c for c in scored.columns if c not in ("path", "relpath", "label", "split")]
     for c in extras:
         out[c] = scored[c].to_numpy()
-    pred_csv = run / "predictions.csv"
-    atomic_write_text(pred_csv, out.to_csv(index=False))
-    _write_figures(run, metrics)
+    atomic_write_text(folder.predictions_file, out.to_csv(index=False))
+    _write_figures(folder.path, metrics)
     if cfg.gallery_size > 0:
         from stylecast.evaluation.galleries import build_galleries
 
-        build_galleries(run, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, info=info)
-    return EvaluationResult(run, split, len(y), metrics, temperature, pred_csv)
-
-
-def _common_root(scored: pd.DataFrame) -> Path:
-    """The folder the ``relpath`` column is relative to (where galleries find images)."""
-    if len(scored) == 0:
-        return Path(".")
-    full, rel = Path(scored["path"].iloc[0]), Path(scored["relpath"].iloc[0])
-    return full.parents[len(rel.parts) - 1].resolve()
+        build_galleries(folder, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, info=info)
+    headline = Headline.from_metrics(metrics, str(folder.evaluation_file))
+    return EvaluationResult(folder.path, headline, metrics, folder.predictions_file)
 
 
 def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
@@ -210,90 +209,21 @@ def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
     )
 
     names = metrics["class_names"]
-    save_figure(
-        plot_confusion_matrix(metrics["confusion_matrix"], names), run / "confusion_matrix.png"
-    )
-    save_figure(
-        plot_confusion_matrix(
-            metrics["confusion_matrix"], names, normalize=True, title="Share of true class"
-        ),
-        run / "confusion_matrix_normalized.png",
-    )
-    save_figure(
-        plot_reliability(metrics["reliability"], ece=metrics["ece"]), run / "reliability.png"
-    )
+    cm = metrics["confusion_matrix"]
     cal = metrics["calibration"]
-    save_figure(
-        plot_calibration(
+    figures = {
+        "confusion_matrix": plot_confusion_matrix(cm, names),
+        "confusion_matrix_normalized": plot_confusion_matrix(
+            cm, names, normalize=True, title="Share of true class"
+        ),
+        "reliability": plot_reliability(metrics["reliability"], ece=metrics["ece"]),
+        "calibration": plot_calibration(
             metrics["uncalibrated"]["reliability"],
             metrics["reliability"],
             ece_before=cal["ece_before"],
             ece_after=cal["ece_after"],
             temperature=cal["temperature"],
         ),
-        run / "calibration.png",
-    )
-
-
-def _ci(values: list[float] | None) -> str:
-    return f" (95% CI {values[0]:.3f}-{values[1]:.3f})" if values else ""
-
-
-def format_evaluation(metrics: dict[str, Any]) -> str:
-    """The console summary printed by ``stylecast evaluate``."""
-    lines = [
-        f"split: {metrics['split']}  images: {metrics['n']}",
-        f"accuracy: {metrics['accuracy']:.3f}{_ci(metrics.get('accuracy_ci'))}",
-        f"balanced accuracy: {metrics['balanced_accuracy']:.3f}"
-        f"{_ci(metrics.get('balanced_accuracy_ci'))}",
-    ]
-    if metrics.get("top_k"):
-        lines.append(
-            "  ".join(
-                f"{k.replace('_', '-')} accuracy: {v:.3f}" for k, v in metrics["top_k"].items()
-            )
-        )
-    cal = metrics.get("calibration")
-    if cal:
-        how = {
-            "val": f"fitted on {cal['n_val']} validation images",
-            "separable": f"kept: all {cal['n_val']} validation images right, nothing to fit",
-            "model.json": "from model.json",
-            "none": "not fitted",
-        }.get(cal["source"], cal["source"])
-        lines += [
-            f"calibration: temperature {cal['temperature']:.2f} ({how})",
-            f"  log loss {cal['log_loss_before']:.3f} -> {cal['log_loss_after']:.3f}   "
-            f"ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}   (before -> after)",
-        ]
-    else:
-        lines.append(
-            f"log loss: {metrics['log_loss']:.3f}  ECE: {metrics['ece']:.3f} "
-            f"(temperature {metrics.get('temperature', 1.0):.2f})"
-        )
-    names = metrics["class_names"]
-    width = max(max(len(n) for n in names), len("weighted avg")) + 2
-    lines += ["", "confusion matrix (rows = true, columns = predicted):"]
-    lines.append(" " * width + "".join(f"{n:>{width}}" for n in names))
-    for n, row in zip(names, metrics["confusion_matrix"], strict=True):
-        lines.append(f"{n:<{width}}" + "".join(f"{v:>{width}}" for v in row))
-    lines.append("")
-    lines.append(f"{'class':<{width}}precision  recall     f1  support")
-    for n in names:
-        pc = metrics["per_class"][n]
-        lines.append(
-            f"{n:<{width}}{pc['precision']:>9.3f}{pc['recall']:>8.3f}{pc['f1']:>7.3f}"
-            f"{pc['support']:>9d}"
-        )
-    for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg")):
-        avg = metrics.get(key)
-        if avg:
-            lines.append(
-                f"{label:<{width}}{avg['precision']:>9.3f}{avg['recall']:>8.3f}"
-                f"{avg['f1']:>7.3f}{metrics['n']:>9d}"
-            )
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(format_evaluation(evaluate(sys.argv[1]).metrics))
+    }
+    for name in EVALUATION_FIGURES:
+        save_figure(figures[name], run / f"{name}.png")

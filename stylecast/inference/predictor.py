@@ -57,6 +57,7 @@ class Predictor:
 
     @classmethod
     def from_run(cls, run: str | os.PathLike[str]) -> Predictor:
+        """The model of a trained run folder (RunError when it holds none)."""
         model, info = load_model(run)
         return cls(model, info)
 
@@ -74,6 +75,7 @@ class Predictor:
         return np.stack(arrays) if arrays else np.zeros((0, size, size, 3), np.uint8)
 
     def logits(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
+        """Raw class scores, shape (N, C), before the temperature and the softmax."""
         pixels = self._pixels(list(images))
         if len(pixels) == 0:
             return np.zeros((0, len(self.classes_)), np.float32)
@@ -89,6 +91,7 @@ class Predictor:
         return softmax(logits, self.temperature)
 
     def predict(self, images: Sequence[ImageLike], batch_size: int = 64) -> list[str]:
+        """The most probable class of each image."""
         proba = self.predict_proba(images, batch_size)
         return [self.classes_[i] for i in proba.argmax(1)]
 

@@ -4,17 +4,17 @@ and return a Figure; :func:`save_figure` writes it atomically."""
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
-    "image_grid": "stylecast.plots.core",
-    "overlay_heatmap": "stylecast.plots.core",
-    "plot_calibration": "stylecast.plots.core",
-    "plot_class_distribution": "stylecast.plots.core",
-    "plot_confusion_matrix": "stylecast.plots.core",
-    "plot_explanation": "stylecast.plots.core",
-    "plot_optimization_history": "stylecast.plots.core",
+    "image_grid": "stylecast.plots.data",
+    "plot_class_distribution": "stylecast.plots.data",
+    "overlay_heatmap": "stylecast.plots.evaluation",
+    "plot_calibration": "stylecast.plots.evaluation",
+    "plot_confusion_matrix": "stylecast.plots.evaluation",
+    "plot_explanation": "stylecast.plots.evaluation",
+    "plot_reliability": "stylecast.plots.evaluation",
+    "plot_training_curves": "stylecast.plots.training",
+    "plot_optimization_history": "stylecast.plots.tuning",
     "plot_param_importances": "stylecast.plots.tuning",
-    "plot_reliability": "stylecast.plots.core",
-    "plot_training_curves": "stylecast.plots.core",
-    "save_figure": "stylecast.plots.core",
+    "save_figure": "stylecast.plots.style",
 }
 
 __all__ = list(_EXPORTS)

@@ -2,7 +2,7 @@
 
 No PIL and no per-sample Python transforms in the hot loop: a batch of uint8 pixels is
 indexed out of the memory-mapped cache, converted once, and augmented for the whole
-batch with one ``affine_grid``/``grid_sample`` call (random resized crop + flip).
+batch with one ``grid_sample`` call (random resized crop + flip).
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def augment_batch(
 ) -> torch.Tensor:
     """Random resized crop (keeping most of the garment), horizontal flip, optional jitter.
 
-    ``x`` is a normalised NCHW batch. ``fill`` (the normalised border colour) is accepted for
-    API stability; crops stay inside the image, so edges are sampled with "border" padding.
+    ``x`` is a normalised NCHW batch. ``fill`` is the normalised letterbox border colour
+    (:attr:`~stylecast.run.Preprocessing.fill_value`): what the crop samples beyond the
+    image is that colour, so a crop's edge blends into the border the image already has.
     """
     n, _, h, w = x.shape
     g = generator
@@ -78,8 +79,12 @@ def augment_batch(
     gx = sx.to(x.dtype).view(n, 1, 1) * bx.view(1, 1, w) + tx.to(x.dtype).view(n, 1, 1)
     gy = sh.to(x.dtype).view(n, 1, 1) * by.view(1, h, 1) + ty.to(x.dtype).view(n, 1, 1)
     grid = torch.stack((gx.expand(n, h, w), gy.expand(n, h, w)), dim=-1).to(x.device)
-    # Crops stay inside the image, so "border" padding only affects sub-pixel edge rounding.
-    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # grid_sample pads with zeros only: shift the batch so that zero is the fill colour.
+    # Crops stay inside the image; the padding reaches only the half pixel at a crop's edge.
+    shifted = x - fill if fill else x
+    out = F.grid_sample(shifted, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if fill:
+        out = out + fill
     if color_jitter > 0:
         b = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter
         c = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter

@@ -4,8 +4,8 @@ from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
     "TuneResult": "stylecast.tuning.study",
-    "format_trials": "stylecast.tuning.study",
-    "trials_table": "stylecast.tuning.study",
+    "format_trials": "stylecast.tuning.results",
+    "trials_table": "stylecast.tuning.results",
     "tune": "stylecast.tuning.study",
     "redact": "stylecast.tuning.storage",
 }

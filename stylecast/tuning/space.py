@@ -67,6 +67,7 @@ class ParamSpec:
     choices: tuple[Any, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
+        """The YAML form of this parameter (what a space file holds)."""
         if self.kind == "categorical":
             return {"type": "categorical", "choices": list(self.choices)}
         d: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
@@ -77,6 +78,7 @@ class ParamSpec:
         return d
 
     def describe(self) -> str:
+        """One short line, e.g. ``float [0.001, 0.03] log``."""
         if self.kind == "categorical":
             return "{" + ", ".join(map(str, self.choices)) + "}"
         scale = " log" if self.log else ""
@@ -92,7 +94,7 @@ def _i(low: int, high: int, log: bool = False) -> ParamSpec:
 
 
 _DEFAULT = {
-    # The talk's table: lr, batch size and weight decay, plus what matters for a head on
+    # The usual three (lr, batch size, weight decay), plus what matters for a head on
     # cached features (its own lr and epochs) and label smoothing.
     "head_lr": _f(1e-3, 3e-2, log=True),
     "lr": _f(1e-4, 3e-3, log=True),
@@ -336,4 +338,5 @@ def _suggest_one(trial: Any, key: str, spec: ParamSpec) -> Any:
 
 
 def space_to_json(space: Mapping[str, ParamSpec]) -> dict[str, Any]:
+    """The space as plain values (stored in the study, compared when it is continued)."""
     return {k: v.to_dict() for k, v in space.items()}

@@ -21,13 +21,24 @@ from typing import Any
 
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
 from stylecast.data import ImageCache
+from stylecast.run import RunFolder
 from stylecast.tuning.space import ParamSpec, suggest
 from stylecast.tuning.storage import open_storage
 
-__all__ = ["WorkerSpec", "run_worker", "make_pruner", "make_sampler", "strip_trial_dir"]
+__all__ = [
+    "TRIALS_DIR",
+    "WorkerSpec",
+    "child_main",
+    "make_pruner",
+    "make_sampler",
+    "run_worker",
+    "strip_trial_dir",
+]
 
+# The study folder's sub-folder of trial runs: TRIALS_DIR/<number>/.
+TRIALS_DIR = "trials"
 # What a non-best trial folder keeps: enough to see what it did, not its 13 MB of weights.
-KEEP_IN_TRIAL = ("config.yaml", "metrics.csv", "run.json")
+KEEP_IN_TRIAL = (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.INFO)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class WorkerSpec:
 
 
 def make_pruner(cfg: TuneConfig) -> Any:
+    """The Optuna pruner ``cfg.pruner`` names."""
     import optuna
 
     if cfg.pruner == "median":
@@ -67,6 +79,7 @@ def make_pruner(cfg: TuneConfig) -> Any:
 
 
 def make_sampler(cfg: TuneConfig, worker_index: int, n_done: int) -> Any:
+    """A TPE sampler for one worker, with ``n_done`` trials already in the study."""
     import optuna
 
     # Workers (and re-runs) must not draw the same "random" startup trials.
@@ -134,7 +147,7 @@ def run_worker(spec: WorkerSpec) -> None:
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, spec.space, spec.base)
         cfg_t = dataclasses.replace(spec.base, **params)
-        run = out / "trials" / str(trial.number)
+        run = out / TRIALS_DIR / str(trial.number)
         trial.set_user_attr("worker", worker_id)
         trial.set_user_attr("session", spec.session)
         trial.set_user_attr("run_dir", str(run))
@@ -183,7 +196,7 @@ def run_worker(spec: WorkerSpec) -> None:
             best = study.best_trial
         except ValueError:
             best = None
-        run = out / "trials" / str(ft.number)
+        run = out / TRIALS_DIR / str(ft.number)
         if ft.state != optuna.trial.TrialState.COMPLETE or (best and best.number != ft.number):
             strip_trial_dir(run)  # keep weights of the best trial only
         if not spec.progress:

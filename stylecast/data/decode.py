@@ -1,0 +1,215 @@
+"""Decoding one image: open it as RGB (or say in words why not), letterbox it, inspect it.
+
+Every image is decoded with its EXIF orientation applied; palette, alpha (composited on
+white), grayscale, CMYK and 16-bit images are converted to RGB. A file that cannot be
+used becomes a reason (``empty``, ``not_image``, ``truncated``, ``unreadable``,
+``too_small``, ``too_large``), never a crash. :func:`inspect_many` decodes many files in
+parallel processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import PIL
+from PIL import Image, ImageOps
+
+from stylecast.errors import DataError
+
+__all__ = [
+    "MIN_SIDE",
+    "PREPROCESS_VERSION",
+    "info_context",
+    "inspect_image",
+    "inspect_many",
+    "letterbox",
+    "load_image",
+]
+
+# Bumped whenever decoding, letterboxing or the cache layout changes.
+PREPROCESS_VERSION = 2
+MIN_SIDE = 8
+
+
+class _BadImage(Exception):
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def _sniff(path: Path) -> str:
+    """Why a file that Pillow cannot identify is not an image, in words."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    if b"\0" not in head:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            what = "HTML" if "<html" in text.lower() or "<!doctype" in text.lower() else "text"
+            return f"the file holds {what}, not an image"
+    return f"unknown content (starts with {head[:8].hex()})"
+
+
+def _open_rgb(path: Path) -> tuple[Image.Image, dict[str, Any]]:
+    """Decode ``path`` to RGB, or raise ``_BadImage(kind, reason)``.
+
+    kinds: empty, not_image, truncated, unreadable, too_small, too_large.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _BadImage("unreadable", f"cannot read it ({exc.strerror or exc})") from None
+    if size == 0:
+        raise _BadImage("empty", "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                facts: dict[str, Any] = {
+                    "format": im.format,
+                    "width": im.size[0],
+                    "height": im.size[1],
+                    "mode": im.mode,
+                    "frames": int(getattr(im, "n_frames", 1) or 1),
+                }
+                im.seek(0)  # first frame of a GIF
+                im.load()
+                orientation = 1
+                try:
+                    orientation = int(im.getexif().get(0x0112, 1) or 1)
+                    oriented = ImageOps.exif_transpose(im) if orientation != 1 else im
+                except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+                    oriented = im
+                facts["rotated"] = orientation != 1
+                rgb = _to_rgb(oriented)
+    except _BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _BadImage(
+            "too_large",
+            f"larger than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels "
+            "(decompression bomb?)",
+        ) from None
+    except Image.UnidentifiedImageError:
+        raise _BadImage("not_image", _sniff(path)) from None
+    except Exception as exc:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError ...
+        msg = str(exc)
+        if "truncated" in msg.lower() or isinstance(exc, EOFError):
+            raise _BadImage("truncated", f"truncated file ({msg})") from None
+        raise _BadImage("unreadable", f"unreadable image ({type(exc).__name__}: {msg})") from None
+    if min(rgb.size) < MIN_SIDE:
+        raise _BadImage("too_small", f"too small ({rgb.size[0]}x{rgb.size[1]} px)")
+    return rgb, facts
+
+
+def load_image(path: str | os.PathLike[str]) -> Image.Image:
+    """Open an image as RGB: EXIF orientation applied, alpha composited on white.
+
+    Raises ``DataError`` for empty, unreadable, truncated, non-image, too small or
+    decompression-bomb files.
+    """
+    p = Path(path)
+    try:
+        return _open_rgb(p)[0]
+    except _BadImage as bad:
+        raise DataError(f"{p}: {bad.reason}") from None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16-bit data scales by its full range (a dark 16-bit photo stays dark); wider
+        # integer or float data of unknown range by its own maximum.
+        arr = np.asarray(im, dtype=np.float64)
+        top = float(arr.max()) if arr.size else 0.0
+        if im.mode.startswith("I;16") or 255 < top <= 65535:
+            hi = 65535.0
+        else:
+            hi = max(top, 255.0) if im.mode == "I" or top > 1.0 else 1.0
+        im = Image.fromarray((arr / hi * 255).round().clip(0, 255).astype(np.uint8), "L")
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("La", "RGBa"):  # premultiplied alpha
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("RGB", "L") and "transparency" in im.info):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, im).convert("RGB")
+    return im.convert("RGB")
+
+
+def letterbox(img: Image.Image, size: int, fill: int = 255) -> np.ndarray:
+    """Scale the whole image into a ``size`` square and pad; never crop (hems stay)."""
+    w, h = img.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = img.resize((nw, nh), Image.BICUBIC, reducing_gap=3.0 if scale < 0.5 else None)
+    canvas = Image.new("RGB", (size, size), (fill, fill, fill))
+    canvas.paste(resized, ((size - nw) // 2, (size - nh) // 2))
+    return np.asarray(canvas, dtype=np.uint8)
+
+
+def info_context() -> str:
+    """Everything besides the file's bytes that decides what inspecting it finds."""
+    import imagehash
+
+    return (
+        f"v{PREPROCESS_VERSION}:pil{PIL.__version__}:imagehash{imagehash.__version__}:"
+        f"max{Image.MAX_IMAGE_PIXELS}:min{MIN_SIDE}"
+    )
+
+
+def inspect_image(job: tuple[str, int | None, int]) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Decode ``job = (path, size, fill)``: the file's facts, and its pixels letterboxed to
+    ``size`` when ``size`` is given (a top-level function, so worker processes can run it)."""
+    import imagehash
+
+    path, size, fill = job
+    try:
+        rgb, facts = _open_rgb(Path(path))
+    except _BadImage as bad:
+        return None, {"ok": False, "kind": bad.kind, "reason": bad.reason}
+    info = {"ok": True, **facts}
+    info["phash"] = str(imagehash.phash(rgb))
+    info["colour"] = np.asarray(rgb.resize((8, 8), Image.BOX), dtype=np.uint8).tobytes().hex()
+    return (letterbox(rgb, size, fill) if size else None), info
+
+
+def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="img", leave=False, file=sys.stderr)
+
+
+def _workers(workers: int | None) -> int:
+    return max(1, workers or min(os.cpu_count() or 1, 8))
+
+
+def inspect_many(
+    jobs: list[tuple[str, int | None, int]], *, workers: int | None, progress: bool, desc: str
+) -> Iterator[tuple[np.ndarray | None, dict[str, Any]]]:
+    """:func:`inspect_image` of every job, in order: in parallel processes, serial for a few."""
+    n = _workers(workers)
+    if n > 1 and len(jobs) >= 64:
+        chunk = max(1, min(64, len(jobs) // (n * 8)))
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            yield from _progress(
+                pool.map(inspect_image, jobs, chunksize=chunk), len(jobs), desc, progress
+            )
+    else:
+        for job in _progress(jobs, len(jobs), desc, progress):
+            yield inspect_image(job)

@@ -1,0 +1,124 @@
+"""Training curves: loss and accuracy per epoch, from the rows of ``metrics.csv``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from stylecast.errors import DataError
+from stylecast.plots.style import BLUE, GREEN, GREY, ORANGE, STYLE, figure_of, grid, new_axes
+
+__all__ = ["plot_training_curves"]
+
+
+@mpl.rc_context(STYLE)
+def plot_training_curves(history: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> Figure:
+    """Loss and accuracy per epoch.
+
+    ``history`` is a list of per-epoch dicts with keys ``epoch``, ``train_loss``,
+    ``val_loss``, ``val_accuracy`` (and optionally ``train_accuracy``); missing or
+    ``None`` values leave gaps. With ``ax`` the accuracy goes on a right-hand twin
+    axis; without, loss and accuracy get side-by-side panels.
+    """
+    if not history:
+        raise DataError("history is empty: nothing to plot")
+    epochs = np.array(
+        [h["epoch"] if h.get("epoch") is not None else i + 1 for i, h in enumerate(history)],
+        dtype=float,
+    )
+    losses = {k: _as_series(history, k) for k in ("train_loss", "val_loss")}
+    accs = {k: _as_series(history, k) for k in ("train_accuracy", "val_accuracy")}
+    losses = {k: v for k, v in losses.items() if not np.all(np.isnan(v))}
+    accs = {k: v for k, v in accs.items() if not np.all(np.isnan(v))}
+    if not losses and not accs:
+        raise DataError("history has no train_loss, val_loss or val_accuracy values")
+
+    if ax is None:
+        panels = int(bool(losses)) + int(bool(accs))
+        fig, axes = new_axes((4.0 * panels, 3.2), ncols=panels)
+        loss_ax = axes[0] if losses else None
+        acc_ax = axes[-1] if accs else None
+        twin = False
+    else:
+        fig = figure_of(ax)
+        loss_ax = ax if losses else None
+        acc_ax = (ax.twinx() if losses else ax) if accs else None
+        twin = bool(losses and accs)
+
+    style = {
+        "train_loss": (BLUE, "-", "train loss"),
+        "val_loss": (ORANGE, "-", "val loss"),
+        "train_accuracy": (BLUE, ":", "train accuracy"),
+        "val_accuracy": (GREEN, "-", "val accuracy"),
+    }
+    marker = "o" if len(epochs) <= 30 else None
+    handles = []
+    for target, series in ((loss_ax, losses), (acc_ax, accs)):
+        if target is None:
+            continue
+        for key, values in series.items():
+            color, ls, label = style[key]
+            ok = ~np.isnan(values)
+            (line,) = target.plot(
+                epochs[ok],
+                values[ok],
+                color=color,
+                linestyle=ls,
+                marker=marker,
+                markersize=3,
+                label=label,
+            )
+            handles.append(line)
+        grid(target, "y")
+        target.set_xlabel("Epoch")
+    if loss_ax is not None:
+        loss_ax.set_ylabel("Loss")
+    if acc_ax is not None:
+        acc_ax.set_ylabel("Accuracy")
+        if "val_accuracy" in accs:
+            best = int(np.nanargmax(accs["val_accuracy"]))
+            acc_ax.axvline(epochs[best], color=GREY, linestyle=":", linewidth=1.0)
+            # Label on the inner side of the line so it never leaves the axes.
+            right_half = epochs[best] > (epochs.min() + epochs.max()) / 2
+            acc_ax.annotate(
+                f"best val {accs['val_accuracy'][best]:.3f}",
+                (epochs[best], 0.03),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3 if right_half else 3, 0),
+                textcoords="offset points",
+                ha="right" if right_half else "left",
+                fontsize=7,
+                color="#666666",
+            )
+    if twin and acc_ax is not None and loss_ax is not None:
+        acc_ax.spines["right"].set_visible(True)
+        acc_ax.grid(False)
+        # Above the axes: inside, it would hide curves drawn on either y scale.
+        loss_ax.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0, 1.01),
+            ncols=len(handles),
+            borderaxespad=0,
+            handlelength=1.5,
+            columnspacing=1.2,
+        )
+    else:
+        for target, name in ((loss_ax, "Loss"), (acc_ax, "Accuracy")):
+            if target is not None:
+                target.legend(loc="best")
+                target.set_title(name)
+    # Whole epochs only: fractional ticks on a short run look like a bug.
+    for target in (loss_ax, acc_ax):
+        if target is not None:
+            target.xaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+def _as_series(history: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    return np.array([np.nan if h.get(key) is None else float(h[key]) for h in history], dtype=float)

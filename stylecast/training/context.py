@@ -1,0 +1,120 @@
+"""What both training phases share: the :class:`PhaseContext` they run in, progress output,
+and the epoch row that ``metrics.csv``, the progress line and the callbacks see."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stylecast.config import TrainConfig
+from stylecast.data import ImageCache, RunData
+from stylecast.run import Preprocessing
+from stylecast.training.optim import class_weights
+
+__all__ = ["PhaseContext", "Progress", "epoch_line", "epoch_row", "evaluate_logits", "fmt_eta"]
+
+
+class Progress:
+    """A tqdm bar within an epoch, and one line per epoch on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def bar(self, total: int, desc: str) -> Any:
+        """A progress bar over ``total`` images, or None when progress is off."""
+        if not self.enabled:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="img", leave=False, file=sys.stderr)
+
+    def line(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+    def early_stop(self, patience: int) -> None:
+        self.line(f"early stop: val_accuracy did not improve for {patience} epochs")
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseContext:
+    """What a training phase works with; the same for every phase of a run.
+
+    ``train_idx`` and ``val_idx`` index ``rd``; without a validation split, early stopping
+    and the choice of the best epoch fall back to the training images.
+    """
+
+    model: nn.Module
+    rd: RunData
+    cfg: TrainConfig
+    prep: Preprocessing
+    device: torch.device
+    progress: Progress
+    cache: ImageCache
+    train_idx: np.ndarray = field(init=False)
+    val_idx: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        tr, va = self.rd.indices("train"), self.rd.indices("val")
+        object.__setattr__(self, "train_idx", tr)
+        object.__setattr__(self, "val_idx", va if len(va) else tr)
+
+    def loss_weight(self, device: torch.device | None = None) -> torch.Tensor | None:
+        """Per-class loss weights for ``balance="weights"``, else None."""
+        if self.cfg.balance != "weights":
+            return None
+        weight = class_weights(self.rd.y[self.train_idx], len(self.rd.classes))
+        return weight if device is None else weight.to(device)
+
+
+def evaluate_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(cross-entropy loss, accuracy) of ``logits`` against labels ``y``."""
+    t = torch.from_numpy(logits)
+    loss = F.cross_entropy(t, torch.from_numpy(y)).item()
+    acc = float((logits.argmax(1) == y).mean()) if len(y) else float("nan")
+    return loss, acc
+
+
+def epoch_row(
+    phase: str,
+    epoch: int,
+    *,
+    train_loss: float,
+    val_loss: float,
+    val_accuracy: float,
+    lr: float,
+    images_per_s: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """One row of ``metrics.csv`` (rounded so the file stays readable)."""
+    return {
+        "phase": phase,
+        "epoch": epoch,
+        "train_loss": round(train_loss, 6),
+        "val_loss": round(val_loss, 6),
+        "val_accuracy": round(val_accuracy, 6),
+        "lr": lr,
+        "images_per_s": round(images_per_s, 2),
+        "seconds": round(seconds, 3),
+    }
+
+
+def fmt_eta(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def epoch_line(row: dict[str, Any], total_epochs: int, eta: float) -> str:
+    """The progress line printed after an epoch."""
+    return (
+        f"[{row['phase']}] epoch {row['epoch']}/{total_epochs}  "
+        f"train_loss {row['train_loss']:.4f}  "
+        f"val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.3f}  "
+        f"{row['images_per_s']:.1f} img/s  ETA {fmt_eta(eta)}"
+    )

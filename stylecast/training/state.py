@@ -1,0 +1,230 @@
+"""Where a training run stands, and how it survives being killed.
+
+:class:`TrainState` holds the phase, epoch, history, best epoch (and its weights) and the
+random streams of a run. Every checkpoint writes all of it atomically to
+``checkpoint/last.pt`` (``best.pt`` beside it), so a resumed run draws the same batches and
+augmentations, and ends where an uninterrupted one would.
+
+The checkpoint is a dict that ``torch.load(weights_only=True)`` reads: ``state`` (phase,
+epoch, history, best, bad, completed), ``model``, ``rng`` and, in the fine-tune phase,
+``optimizer`` and ``scheduler``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from stylecast.errors import RunError
+from stylecast.fileio import atomic_path, atomic_write_text
+from stylecast.run import RunFolder
+
+__all__ = [
+    "TrainState",
+    "best_checkpoint_file",
+    "is_better",
+    "last_checkpoint_file",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+
+def last_checkpoint_file(run: RunFolder) -> Path:
+    """The checkpoint a resume starts from (absent once the run has finished)."""
+    return run.checkpoint_dir / "last.pt"
+
+
+def best_checkpoint_file(run: RunFolder) -> Path:
+    """The weights of the best epoch so far."""
+    return run.checkpoint_dir / "best.pt"
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint file, read as data only (RunError when it is damaged)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file surfaces as many error types
+        raise RunError(
+            f"checkpoint {path} is unreadable ({exc}); delete it to start over"
+        ) from None
+
+
+def is_better(row: dict[str, Any], best: dict[str, Any] | None) -> bool:
+    """Higher validation accuracy wins; a tie goes to the lower validation loss."""
+    if best is None:
+        return True
+    if row["val_accuracy"] != best["val_accuracy"]:
+        return row["val_accuracy"] > best["val_accuracy"]
+    return row["val_loss"] < best["val_loss"]
+
+
+def _cpu_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+class TrainState:
+    """The progress of one run: what :meth:`checkpoint` saves and :meth:`resume` restores.
+
+    ``np_rng`` orders the fine-tune batches and ``gen`` draws their augmentation; both are
+    seeded from ``seed`` and travel in every checkpoint with torch's global RNG.
+    ``on_epoch`` is called with every epoch's row (it may raise to stop the run).
+    """
+
+    def __init__(
+        self,
+        run: RunFolder,
+        model: nn.Module,
+        *,
+        seed: int,
+        patience: int,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.run = run
+        self.model = model
+        self.patience = patience
+        self.on_epoch = on_epoch
+        self.np_rng = np.random.default_rng(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.phase: str | None = None
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.bad = 0  # epochs since the best one
+        self.completed: list[str] = []
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        # Optimizer and scheduler of the phase a resumed checkpoint was in.
+        self.resumed_optimizer: dict[str, Any] | None = None
+        self.tensorboard: Any = None
+
+    @property
+    def last_file(self) -> Path:
+        return last_checkpoint_file(self.run)
+
+    @property
+    def best_file(self) -> Path:
+        return best_checkpoint_file(self.run)
+
+    # -- the checkpoint's parts -----------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The ``state`` entry of a checkpoint."""
+        return {
+            "phase": self.phase,
+            "epoch": self.epoch,
+            "history": self.history,
+            "best": self.best,
+            "bad": self.bad,
+            "completed": self.completed,
+        }
+
+    def rng_state(self) -> dict[str, Any]:
+        return {
+            "numpy": self.np_rng.bit_generator.state,
+            "torch_gen": self.gen.get_state(),
+            "torch": torch.get_rng_state(),
+        }
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        self.np_rng.bit_generator.state = state["numpy"]
+        self.gen.set_state(state["torch_gen"])
+        torch.set_rng_state(state["torch"])
+
+    # -- saving and restoring ---------------------------------------------------------
+    def checkpoint(
+        self,
+        optimizer: torch.optim.Optimizer | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    ) -> None:
+        """Save everything a resume needs (atomically), and the metrics so far."""
+        payload: dict[str, Any] = {
+            "state": self.to_json(),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "rng": self.rng_state(),
+        }
+        if optimizer is not None and scheduler is not None:
+            payload["optimizer"] = optimizer.state_dict()
+            payload["scheduler"] = scheduler.state_dict()
+        if self.best_weights is not None:
+            save_checkpoint(self.best_file, self.best_weights)
+        save_checkpoint(self.last_file, payload)
+        self.write_metrics()
+
+    def resume(self) -> bool:
+        """Restore the last checkpoint, if there is one (weights, RNG streams, history)."""
+        if not self.last_file.is_file():
+            return False
+        ckpt = load_checkpoint(self.last_file)
+        state = ckpt["state"]
+        self.phase, self.epoch = state["phase"], state["epoch"]
+        self.history, self.best, self.bad = state["history"], state["best"], state["bad"]
+        self.completed = state.get("completed", [])
+        self.model.load_state_dict(ckpt["model"])
+        self.set_rng_state(ckpt["rng"])
+        best = self.best_file
+        self.best_weights = load_checkpoint(best) if best.is_file() else None
+        if "optimizer" in ckpt:
+            self.resumed_optimizer = {k: ckpt[k] for k in ("optimizer", "scheduler")}
+        return True
+
+    def restore_optimizer(
+        self, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler
+    ) -> None:
+        """Continue the resumed phase's optimizer and schedule (a no-op for a fresh phase)."""
+        if self.resumed_optimizer is not None:
+            optimizer.load_state_dict(self.resumed_optimizer["optimizer"])
+            scheduler.load_state_dict(self.resumed_optimizer["scheduler"])
+
+    def start_phase(self, phase: str) -> None:
+        """Enter ``phase``; a phase the checkpoint was already in continues where it was."""
+        if self.phase != phase:
+            self.phase, self.epoch, self.bad = phase, 0, 0
+            self.resumed_optimizer = None
+
+    def finish_phase(self) -> None:
+        self.completed.append(str(self.phase))
+        self.checkpoint()
+
+    # -- epochs ----------------------------------------------------------------------
+    def record(self, row: dict[str, Any]) -> bool:
+        """Add an epoch's row; returns whether training should stop early."""
+        self.history.append(row)
+        if self.tensorboard is not None:
+            for key in ("train_loss", "val_loss", "val_accuracy", "lr", "images_per_s"):
+                self.tensorboard.add_scalar(f"{row['phase']}/{key}", row[key], len(self.history))
+            self.tensorboard.flush()
+        if is_better(row, self.best):
+            self.best = {k: row[k] for k in ("phase", "epoch", "val_accuracy", "val_loss")}
+            self.best_weights = _cpu_weights(self.model)
+            self.bad = 0
+        else:
+            self.bad += 1
+        if self.on_epoch is not None:
+            self.on_epoch(row)
+        return self.patience > 0 and self.bad >= self.patience
+
+    def write_metrics(self) -> None:
+        """``metrics.csv``: one row per epoch so far."""
+        atomic_write_text(self.run.metrics_file, pd.DataFrame(self.history).to_csv(index=False))
+
+    def open_tensorboard(self) -> None:
+        """Log epochs to ``RUN/tensorboard`` too, when tensorboard is installed."""
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is an optional extra
+            return
+        self.tensorboard = SummaryWriter(log_dir=str(self.run / "tensorboard"))
+
+    def close(self) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None

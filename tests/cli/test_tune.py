@@ -1,0 +1,101 @@
+"""``stylecast tune`` as a user runs it: help, one-line errors, a journal study, retrain-best."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from tests.conftest import run_cli
+from tests.tuning._study import COLUMNS_HEAD, FAST_FLAGS, space_file
+
+
+def test_cli_tune_help_and_one_line_errors(lookbook: Path, tmp_path: Path) -> None:
+    res = run_cli("tune", "--help")
+    assert res.returncode == 0
+    for flag in (
+        "--trials",
+        "--timeout",
+        "--metric",
+        "--space",
+        "--pruner",
+        "--storage",
+        "--study-name",
+        "--workers",
+        "--retrain-best",
+        "--img-size",
+        "--freeze",
+    ):
+        assert flag in res.stdout
+
+    bad = space_file(tmp_path, "batch_sise: {type: int, low: 16, high: 64}\n")
+    res = run_cli("tune", str(lookbook), "--space", bad, "--out", str(tmp_path / "x"))
+    assert res.returncode == 1
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    assert "unknown parameter 'batch_sise' (did you mean 'batch_size'?)" in res.stderr
+
+    res = run_cli(
+        "tune",
+        str(lookbook),
+        "--storage",
+        "postgresql://me:secret@127.0.0.1:1/none",
+        "--out",
+        str(tmp_path / "y"),
+    )
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith(
+        "error: cannot open the study storage postgresql+psycopg://me:***@"
+    )
+    assert res.stderr.count("\n") == 1 and "secret" not in res.stderr
+    assert not (tmp_path / "y").exists()  # failed before touching the disk
+
+
+def test_cli_tune_on_a_journal_then_retrain_best(lookbook: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli-study"
+    journal = tmp_path / "study.log"
+    res = run_cli(
+        "tune",
+        str(lookbook),
+        "--trials",
+        "3",
+        "--storage",
+        str(journal),
+        "--out",
+        str(out),
+        "--retrain-best",
+        "--freeze",
+        "--sampler-seed",
+        "0",
+        *FAST_FLAGS,
+    )
+    assert res.returncode == 0, res.stderr
+    header = res.stdout.splitlines()[0].split()
+    assert header[:3] == COLUMNS_HEAD and header[-1] == "state"
+    assert "params_head_lr" in header and "params_mode" not in header  # --freeze fixed the mode
+    assert len(res.stdout.splitlines()[1:4]) == 3
+    table = pd.read_csv(out / "trials.csv")
+    assert sorted(table["number"]) == [0, 1, 2] and set(table["state"]) == {"COMPLETE"}
+    assert not (out / "study.db").exists()  # the study lives in the journal file
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    study = optuna.load_study(study_name=f"stylecast-{lookbook.name}", storage=storage)
+    assert [t.number for t in study.trials] == [0, 1, 2]
+    best = int(table["number"].iloc[0])
+    run = out / f"best-trial-{best}"
+    for name in ("trials.csv", "optimization_history.png", "param_importances.png"):
+        assert (run / "tuning" / name).is_file()
+    info = json.loads((run / "tuning" / "study.json").read_text())
+    assert info["metric"] == "val_accuracy" and info["best_trial"] == best
+    assert (run / "evaluation.json").is_file() and (run / "report.html").is_file()
+    # Retrained on train+val; the test split is the study's, untouched.
+    splits = pd.read_csv(run / "splits.csv")
+    study_splits = pd.read_csv(out / "splits.csv")
+    assert set(splits["split"]) == {"train", "test"}
+    assert sorted(splits.loc[splits["split"] == "test", "path"]) == sorted(
+        study_splits.loc[study_splits["split"] == "test", "path"]
+    )
+    assert f"best configuration retrained on train+val: {run}" in res.stdout
+    assert "accuracy:" in res.stdout

@@ -1,0 +1,123 @@
+"""stylecast.evaluation.scoring: the numbers, the files and calibration of a real (tiny) run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from stylecast.config import EvaluateConfig
+from stylecast.evaluation.scoring import evaluate
+from stylecast.run import RunFolder
+from tests._runs import evaluated_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
+    return evaluated_run(tmp_path_factory, lookbook)
+
+
+def test_evaluation_json_holds_every_number(run: Path) -> None:
+    ev = json.loads((run / "evaluation.json").read_text())
+    splits = pd.read_csv(run / "splits.csv")
+    assert ev["split"] == "test" and ev["n"] == int((splits["split"] == "test").sum())
+    lo, hi = ev["accuracy_ci"]
+    assert lo <= ev["accuracy"] <= hi
+    assert ev["balanced_accuracy_ci"][0] <= ev["balanced_accuracy"] <= ev["balanced_accuracy_ci"][1]
+    assert set(ev["per_class"]) == {"FallWinter", "SpringSummer"}
+    for pc in ev["per_class"].values():
+        assert {"precision", "recall", "f1", "support", "recall_ci", "precision_ci"} <= set(pc)
+    assert {"macro_avg", "weighted_avg", "log_loss", "ece", "reliability"} <= set(ev)
+    assert sum(map(sum, ev["confusion_matrix"])) == ev["n"]
+    assert all(math.isclose(sum(r), 1) for r in ev["confusion_matrix_normalized"] if sum(r))
+    assert ev["top_k"] == {}  # two classes: top-2 accuracy would always be 1
+    cal = ev["calibration"]
+    assert cal["n_val"] == int((splits["split"] == "val").sum())
+    # The tiny lookbook is often learned perfectly: then there is nothing to fit and T = 1
+    # (the NLL of an error-free split falls without bound as T -> 0).
+    assert cal["source"] == "val" or (cal["source"] == "separable" and cal["temperature"] == 1.0)
+    # The fitted temperature is stored with the model, so predict/serve use it too.
+    assert json.loads((run / "model.json").read_text())["temperature"] == cal["temperature"]
+    assert Path(ev["image_root"]).is_dir()
+
+
+def test_predictions_csv(run: Path) -> None:
+    preds = pd.read_csv(run / "predictions.csv")
+    splits = pd.read_csv(run / "splits.csv")
+    assert sorted(preds["path"]) == sorted(splits.loc[splits["split"] == "test", "path"])
+    cols = list(preds.columns)
+    assert cols[:4] == ["path", "true", "predicted", "confidence"]
+    assert {"p_FallWinter", "p_SpringSummer", "correct", "group", "brand", "period"} <= set(cols)
+    p = preds[["p_FallWinter", "p_SpringSummer"]].to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert (preds["correct"] == (preds["true"] == preds["predicted"])).all()
+    assert np.allclose(preds["confidence"], p.max(axis=1))
+
+
+def test_figures_are_written(run: Path) -> None:
+    for name in ("confusion_matrix", "confusion_matrix_normalized", "reliability", "calibration"):
+        with Image.open(run / f"{name}.png") as im:
+            assert im.format == "PNG" and min(im.size) > 200
+
+
+def test_headline_of_the_run(run: Path) -> None:
+    """EvaluationResult.headline holds the numbers of evaluation.json, typed."""
+    result = evaluate(run, cfg=EvaluateConfig(n_bootstrap=50, gallery_size=0), progress=False)
+    ev = json.loads((run / "evaluation.json").read_text())
+    h = result.headline
+    assert result.metrics == ev and result.run_dir == run
+    assert result.predictions_csv == RunFolder(run).predictions_file
+    assert (h.split, h.n) == ("test", ev["n"])
+    assert h.accuracy == ev["accuracy"] and h.balanced_accuracy == ev["balanced_accuracy"]
+    assert h.accuracy_ci == tuple(ev["accuracy_ci"]) and len(h.accuracy_ci) == 2
+    assert h.balanced_accuracy_ci == tuple(ev["balanced_accuracy_ci"])
+    assert (h.log_loss, h.ece) == (ev["log_loss"], ev["ece"])
+    cal, raw = ev["calibration"], ev["uncalibrated"]
+    assert h.log_loss_before == cal["log_loss_before"] == raw["log_loss"]
+    assert h.ece_before == cal["ece_before"] == raw["ece"]
+    assert h.temperature == ev["temperature"] == RunFolder(run).model_info().temperature
+    assert h.macro_f1 == ev["macro_avg"]["f1"]
+
+
+def test_calibration_lowers_ece_of_an_overconfident_model(run: Path) -> None:
+    """A large random head: confident and uninformative (about half right at near-certain
+    confidence). Temperature scaling must soften it."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(run / "model.safetensors"))
+    gen = torch.Generator().manual_seed(0)
+    w = weights["classifier.weight"]
+    weights["classifier.weight"] = torch.randn(w.shape, generator=gen) * 0.5
+    save_file(weights, str(run / "model.safetensors"))
+    result = evaluate(run, cfg=EvaluateConfig(n_bootstrap=0, gallery_size=0), progress=False)
+    cal = result.metrics["calibration"]
+    assert result.headline.temperature > 2  # softened
+    assert cal["ece_before"] > 0.25
+    assert cal["ece_after"] < cal["ece_before"] - 0.1
+    assert cal["log_loss_after"] < cal["log_loss_before"]
+    h = result.headline
+    assert (h.ece_before, h.ece) == (cal["ece_before"], cal["ece_after"])
+    assert json.loads((run / "model.json").read_text())["temperature"] == h.temperature
+
+
+def test_evaluate_other_data_has_galleries_from_there(run: Path, lookbook_folder: Path) -> None:
+    result = evaluate(
+        run, lookbook_folder, EvaluateConfig(n_bootstrap=0, gradcam=False), progress=False
+    )
+    ev = result.metrics
+    assert ev["split"] == "external" and ev["n"] == 48
+    assert (result.headline.split, result.headline.n) == ("external", 48)
+    # No validation split to fit on: the stored temperature is used (T = 1 means none).
+    stored = json.loads((run / "model.json").read_text())["temperature"]
+    assert ev["temperature"] == stored
+    assert ev["calibration"]["source"] == ("none" if stored == 1.0 else "model.json")
+    assert Path(ev["image_root"]) == lookbook_folder.resolve()
+    index = json.loads((run / "galleries.json").read_text())
+    assert index["gradcam"] is False and index["galleries"]
+    assert all((run / g["file"]).is_file() for g in index["galleries"])

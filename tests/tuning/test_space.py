@@ -1,0 +1,83 @@
+"""Search spaces: presets, the YAML file format, and errors that name the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stylecast.config import TrainConfig
+from stylecast.errors import ConfigError
+from tests.tuning._study import base_config, space_file
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "lrr: {type: float, low: 0.001, high: 0.01}",
+            "unknown parameter 'lrr' (did you mean 'lr'",
+        ),
+        ("seed: {type: int, low: 0, high: 3}", "'seed' cannot be tuned"),
+        ("group_column: [a, b]", "'group_column' cannot be tuned"),
+        ("lr: {type: float, low: 0.001, hgih: 0.01}", "parameter 'lr': unknown field 'hgih'"),
+        ("lr: {type: float, low: 0.01, high: 0.001}", "parameter 'lr': low (0.01) must be below"),
+        ("lr: {type: float, low: 0, high: 0.1, log: true}", "parameter 'lr': a log scale"),
+        ("lr: {type: gaussian, low: 0.1, high: 1}", "parameter 'lr': type must be one of"),
+        ("batch_size: {type: int, low: 8.5, high: 64}", "parameter 'batch_size': an int's low"),
+        ("batch_size: {type: int, low: 0, high: 64}", "parameter 'batch_size': value 0"),
+        ("label_smoothing: {low: 0.0, high: 1.5}", "parameter 'label_smoothing': value 1.5"),
+        ("mode: {type: categorical, choices: []}", "parameter 'mode': choices must be"),
+        ("mode: [head, sideways]", "parameter 'mode': unknown mode 'sideways'"),
+        ("weight_decay: 0.01", "parameter 'weight_decay': expected a mapping"),
+        ("lr: {type: float, low: [1e-3, 0.1}", "not valid YAML"),
+        ("extends: everything", "extends must be one of default, full"),
+    ],
+)
+def test_a_malformed_space_file_names_the_bad_key(tmp_path: Path, text: str, needle: str) -> None:
+    from stylecast.tuning.space import resolve_space
+
+    path = space_file(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        resolve_space(path, base_config(), fixed=())
+    assert needle in str(info.value)
+    assert path in str(info.value)
+
+
+def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
+    from stylecast.tuning.space import resolve_space
+
+    # 1e-4 without a dot is a string to PyYAML; a list is shorthand for categorical.
+    path = space_file(
+        tmp_path,
+        "extends: default\n"
+        "lr: {type: float, low: 1e-4, high: 1e-2, log: true}\n"
+        "batch_size: {type: int, low: 16, high: 64, step: 8}\n"
+        "label_smoothing: [0.0, 0.1]\n"
+        "weight_decay: null\n"
+        "mode: [head, finetune]\n",
+    )
+    space, base = resolve_space(path, base_config(), fixed={"head_epochs"})
+    assert space["lr"].to_dict() == {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}
+    assert space["batch_size"].to_dict() == {"type": "int", "low": 16, "high": 64, "step": 8}
+    assert space["label_smoothing"].choices == (0.0, 0.1)
+    assert "weight_decay" not in space and "head_epochs" not in space  # removed / fixed
+    assert set(space) == {"head_lr", "lr", "batch_size", "epochs", "label_smoothing", "mode"}
+
+    # Default preset: head mode unless the mode is fixed; head-only trials skip lr/epochs.
+    space, base = resolve_space("default", TrainConfig(), fixed=())
+    assert base.mode == "head"
+    assert set(space) == {"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"}
+    space, base = resolve_space("default", TrainConfig(mode="finetune"), fixed={"mode"})
+    assert base.mode == "finetune"
+    assert set(space) == {"lr", "batch_size", "weight_decay", "epochs", "label_smoothing"}
+    space, _ = resolve_space("full", TrainConfig(), fixed={"lr"})
+    assert space["mode"].choices == ("head", "warmup", "finetune") and "lr" not in space
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_space(str(tmp_path / "nope.yaml"), TrainConfig(), fixed=())
+    with pytest.raises(ConfigError, match="nothing to tune"):
+        resolve_space(
+            "default",
+            TrainConfig(),
+            fixed={"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"},
+        )
