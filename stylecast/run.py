@@ -225,7 +225,15 @@ class RunFolder:
     REPORT = "report.html"
     SKIPPED = "skipped.json"
     DATA_CHECK = "data_check.json"
-    TUNING = "tuning"
+    TENSORBOARD = "tensorboard"  # TensorBoard logs, when tensorboard is installed
+    EXPLAIN = "explain"  # `stylecast explain` figures
+    TUNING = "tuning"  # a retrained best trial: what the report shows of its study
+    # Files of a study folder, copied into a retrained run's tuning/ folder.
+    TRIALS = "trials.csv"
+    BEST_CONFIG = "best.yaml"
+    STUDY = "study.json"
+    HISTORY_FIGURE = "optimization_history.png"
+    IMPORTANCES_FIGURE = "param_importances.png"
     EVALUATIONS = "evaluations"  # scores of other data, one folder each
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -272,6 +280,20 @@ class RunFolder:
     @property
     def checkpoint_dir(self) -> Path:
         return self.path / self.CHECKPOINTS
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """The checkpoint a resume starts from (absent once the run has finished)."""
+        return self.checkpoint_dir / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """The weights of the best epoch so far."""
+        return self.checkpoint_dir / "best.pt"
+
+    @property
+    def tuning_dir(self) -> Path:
+        return self.path / self.TUNING
 
     @property
     def evaluation_file(self) -> Path:

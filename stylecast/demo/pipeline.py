@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -14,6 +15,7 @@ from stylecast.data import discover
 from stylecast.demo.lookbook import make_lookbook
 from stylecast.evaluation import evaluate, format_evaluation
 from stylecast.report import build_report
+from stylecast.run import RunFolder
 from stylecast.training import train
 
 __all__ = ["DemoResult", "run_demo", "DEMO_CONFIG"]
@@ -71,7 +73,7 @@ def run_demo(
     )
     train(
         lookbook,
-        DEMO_CONFIG.__class__(**{**DEMO_CONFIG.__dict__, "seed": seed}),
+        dataclasses.replace(DEMO_CONFIG, seed=seed),
         run_dir,
         progress=progress,
     )
@@ -83,9 +85,10 @@ def run_demo(
         [
             format_evaluation(ev.metrics),
             "",
-            f"run folder: {run_dir}  (config.yaml, splits.csv, metrics.csv, model.json, ...)",
+            f"run folder: {run_dir}  ({RunFolder.CONFIG}, {RunFolder.SPLITS}, "
+            f"{RunFolder.METRICS}, {RunFolder.MODEL}, ...)",
             f"report:     {rep.path.resolve()}",
             f"done in {seconds:.0f}s. Next: stylecast train YOUR_FOLDER  (see README)",
         ]
     )
-    return DemoResult(lookbook, run_dir, rep.path, ev.metrics["accuracy"], seconds, summary)
+    return DemoResult(lookbook, run_dir, rep.path, ev.headline.accuracy, seconds, summary)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylecast.errors import DataError, ModelError
-from stylecast.run import Preprocessing
+from stylecast.run import Preprocessing, RunFolder
 
 __all__ = ["Explanation", "explain", "find_target_layer", "grad_cam", "gradcam_for_pixels"]
 
@@ -199,7 +199,7 @@ def explain(
         cams, _ = gradcam_for_pixels(model, pixels, prep, [t_idx])
     cam = cams[0]
 
-    out_path = Path(out) if out is not None else Path(run) / "explain" / f"{image.stem}.png"
+    out_path = Path(out) if out is not None else Path(run) / RunFolder.EXPLAIN / f"{image.stem}.png"
     display = letterbox(pil, _DISPLAY_SIZE, prep.fill)
     title = f"{image.name}: predicted {classes[pred]} ({proba[pred]:.0%})"
     label = f"Evidence for {classes[t_idx]}"

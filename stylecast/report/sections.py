@@ -164,7 +164,7 @@ def tuning_section(run: Path) -> dict[str, Any] | None:
     state (and error); the study's name, metric and direction come from any JSON there.
     """
     folder = run / RunFolder.TUNING
-    trials_csv = folder / "trials.csv"
+    trials_csv = folder / RunFolder.TRIALS
     if not trials_csv.is_file():
         return None
     trials = pd.read_csv(trials_csv)
@@ -212,9 +212,9 @@ def tuning_section(run: Path) -> dict[str, Any] | None:
         "study_folder": info.get("study_folder"),
         "best_trial": info.get("best_trial"),
         "figures": {
-            name: data_uri(folder / f"{name}.png")
-            for name in ("optimization_history", "param_importances")
-            if (folder / f"{name}.png").is_file()
+            Path(name).stem: data_uri(folder / name)
+            for name in (RunFolder.HISTORY_FIGURE, RunFolder.IMPORTANCES_FIGURE)
+            if (folder / name).is_file()
         },
     }
 

@@ -38,7 +38,7 @@ from stylecast.run import ModelInfo, RunFolder, RunInfo
 from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.finetune import finetune_phase
 from stylecast.training.head import head_phase
-from stylecast.training.state import TrainState, last_checkpoint_file
+from stylecast.training.state import TrainState
 
 __all__ = ["TrainResult", "train", "EpochCallback"]
 
@@ -181,7 +181,7 @@ def _resume_target(
     info = run.info()
     if data is not None and Path(data).resolve() != info.data:
         raise RunError(f"cannot resume {run.path} on other data: it was trained on {info.data}")
-    if run.model_file.is_file() and not last_checkpoint_file(run).is_file():
+    if run.model_file.is_file() and not run.last_checkpoint.is_file():
         raise RunError(f"{run.path} is already complete; nothing to resume")
     return run, saved, info.data
 

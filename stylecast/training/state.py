@@ -27,22 +27,10 @@ from stylecast.run import RunFolder
 
 __all__ = [
     "TrainState",
-    "best_checkpoint_file",
     "is_better",
-    "last_checkpoint_file",
     "load_checkpoint",
     "save_checkpoint",
 ]
-
-
-def last_checkpoint_file(run: RunFolder) -> Path:
-    """The checkpoint a resume starts from (absent once the run has finished)."""
-    return run.checkpoint_dir / "last.pt"
-
-
-def best_checkpoint_file(run: RunFolder) -> Path:
-    """The weights of the best epoch so far."""
-    return run.checkpoint_dir / "best.pt"
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -109,11 +97,11 @@ class TrainState:
 
     @property
     def last_file(self) -> Path:
-        return last_checkpoint_file(self.run)
+        return self.run.last_checkpoint
 
     @property
     def best_file(self) -> Path:
-        return best_checkpoint_file(self.run)
+        return self.run.best_checkpoint
 
     # -- the checkpoint's parts -----------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -222,7 +210,7 @@ class TrainState:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard is an optional extra
             return
-        self.tensorboard = SummaryWriter(log_dir=str(self.run / "tensorboard"))
+        self.tensorboard = SummaryWriter(log_dir=str(self.run / RunFolder.TENSORBOARD))
 
     def close(self) -> None:
         if self.tensorboard is not None:

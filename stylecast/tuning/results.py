@@ -17,6 +17,7 @@ import pandas as pd
 
 from stylecast.config import TrainConfig, TuneConfig, config_to_yaml
 from stylecast.fileio import atomic_write_text
+from stylecast.run import RunFolder
 from stylecast.tuning.prepare import study_base_config
 from stylecast.tuning.storage import STALE_ATTR
 from stylecast.tuning.worker import TRIALS_DIR, strip_trial_dir
@@ -33,10 +34,10 @@ __all__ = [
     "write_outputs",
 ]
 
-TRIALS_CSV = "trials.csv"
-BEST_YAML = "best.yaml"
-HISTORY_PNG = "optimization_history.png"
-IMPORTANCES_PNG = "param_importances.png"
+TRIALS_CSV = RunFolder.TRIALS
+BEST_YAML = RunFolder.BEST_CONFIG
+HISTORY_PNG = RunFolder.HISTORY_FIGURE
+IMPORTANCES_PNG = RunFolder.IMPORTANCES_FIGURE
 # What a retrained run's ``tuning/`` folder copies for the report.
 TUNING_FILES = (TRIALS_CSV, HISTORY_PNG, IMPORTANCES_PNG)
 # Table order: finished trials by value first, then the ones that tell less.

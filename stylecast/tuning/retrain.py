@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["retrain_best"]
 
-STUDY_JSON = "study.json"  # in RUN/tuning/: what the report says about the study
+STUDY_JSON = RunFolder.STUDY  # in RUN/tuning/: what the report says about the study
 MERGED_SPLITS = "splits_train+val.csv"
 
 

@@ -13,7 +13,6 @@ from stylecast.run import RunFolder
 from stylecast.training.state import (
     TrainState,
     is_better,
-    last_checkpoint_file,
     load_checkpoint,
     save_checkpoint,
 )
@@ -84,7 +83,7 @@ def test_checkpoint_then_resume_restores_everything(tmp_path: Path) -> None:
     next_gen = torch.randint(0, 1 << 30, (4,), generator=state.gen).tolist()
     next_torch = torch.randint(0, 1 << 30, (4,)).tolist()
 
-    payload = load_checkpoint(last_checkpoint_file(RunFolder(tmp_path)))
+    payload = load_checkpoint(RunFolder(tmp_path).last_checkpoint)
     assert set(payload) == {"state", "model", "rng", "optimizer", "scheduler"}
     assert payload["state"]["completed"] == ["head"] and payload["state"]["epoch"] == 1
     metrics = pd.read_csv(RunFolder(tmp_path).metrics_file)
@@ -117,7 +116,7 @@ def test_resume_without_a_checkpoint_and_an_old_checkpoint(tmp_path: Path) -> No
     # Checkpoints of earlier versions lacked "completed" (and the optimizer in the head phase).
     old = {"phase": "head", "epoch": 0, "history": [], "best": None, "bad": 0}
     payload = {"state": old, "model": state.model.state_dict(), "rng": state.rng_state()}
-    save_checkpoint(last_checkpoint_file(state.run), payload)
+    save_checkpoint(state.run.last_checkpoint, payload)
     again = _state(tmp_path)
     assert again.resume() is True
     assert again.completed == [] and again.phase == "head" and again.resumed_optimizer is None
@@ -125,7 +124,7 @@ def test_resume_without_a_checkpoint_and_an_old_checkpoint(tmp_path: Path) -> No
 
 
 def test_a_damaged_checkpoint_is_a_run_error(tmp_path: Path) -> None:
-    path = last_checkpoint_file(RunFolder(tmp_path))
+    path = RunFolder(tmp_path).last_checkpoint
     path.parent.mkdir()
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(RunError, match=r"(?s)last.pt is unreadable .*delete it to start over"):
