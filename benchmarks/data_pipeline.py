@@ -132,7 +132,7 @@ Reading it: epoch 1 of the cached pipeline includes building the cache (hashing,
 decoding, letterboxing, writing the memmap) once; later epochs, runs, tuning trials and
 `evaluate` reuse it without decoding. fpi-season's 60x80 thumbnails decode in about 0.1 ms,
 so the cache saves the baseline little per epoch; what remains is the per-batch float work
-in `stylecast/_tensors.py` (one fused normalising pass in `to_input`, then `grid_sample` for
+in `stylecast/training/tensors.py` (one fused normalising pass in `to_input`, then `grid_sample` for
 the crop and flip in `augment_batch`) at 224x224, while the baseline crops and flips the small
 PIL image before resizing it. Full-size photos also cost the baseline their JPEG decoding and
 resizing every epoch (not measured here). A shared machine inflates both pipelines' times;
