@@ -106,6 +106,11 @@ class TrainConfig:
         "warmup: unfreeze all at once, or blocks (last block first, one more per epoch)",
         choices=UNFREEZE,
     )
+    freeze_stages: int = option(
+        0,
+        "fine-tune: leading backbone stages kept frozen (0 = none; the stem is stage 1; "
+        "frozen stages run in eval mode and are not back-propagated, so a trial is faster)",
+    )
     lr: float = option(1e-3, "learning rate of fine-tuning")
     head_lr: float = option(3e-3, "learning rate of the head phase")
     batch_size: int = option(32, "images per step")
@@ -157,6 +162,8 @@ class TrainConfig:
             raise ConfigError(f"crop_scale must be in [0.05, 1], got {self.crop_scale}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.freeze_stages <= 16:
+            raise ConfigError(f"freeze_stages must be between 0 and 16, got {self.freeze_stages}")
         if self.patience < 0 or self.num_threads < 0:
             raise ConfigError("patience and num_threads must not be negative")
 

@@ -68,7 +68,9 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
     epoch_times: list[float] = []
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
         blockwise = cfg.unfreeze == "blocks" and cfg.mode == "warmup"
-        set_trainable(model, groups, n_trainable=epoch if blockwise else len(groups))
+        # The leading freeze_stages groups never train; the classifier always does.
+        most = max(0, len(groups) - cfg.freeze_stages)
+        set_trainable(model, groups, n_trainable=min(epoch, most) if blockwise else most)
         t_ep = time.perf_counter()
         batches = _epoch_batches(ctx, state, bs, drop_last)
         bar = pg.bar(steps * bs, f"[finetune] epoch {epoch}/{cfg.epochs}")
