@@ -7,8 +7,14 @@
 (b) ``head`` mode end to end with its features already cached (discover, load the
     model, train the head, save the run) against one fine-tune epoch of the same data.
 
+(c) ``--matrix``: training steps of EfficientNet-Lite0 at ``--img-size`` on random batches in
+    every combination of fp32/bf16 autocast, contiguous/channels_last and eager/torch.compile
+    (inductor), as images/s and as a share of the CPU's peak, the peak being the best fp32 and
+    bf16 matrix-multiply throughput measured in the same run (a training step costs about
+    three forward passes of multiply-adds).
+
 Usage:  python benchmarks/train_speed.py [--data ../shared/data/fpi-season] [--img-size 224]
-        [--batch-size 32] [--plain-images 640]
+        [--batch-size 32] [--plain-images 640] [--matrix] [--matrix-only]
 Targets: (a) >= 2x, (b) >= 20x. Prints the figures and ratios; nothing is asserted.
 """
 
@@ -71,6 +77,67 @@ def plain_loop_images_per_s(
     return seen / (time.perf_counter() - t0)
 
 
+def peak_macs_per_s(dtype: torch.dtype, n: int = 2048, reps: int = 8) -> float:
+    """Multiply-adds per second of a large matrix product: what this CPU can do at best."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    return reps * n**3 / (time.perf_counter() - t0)
+
+
+def _steps(model, opt, batch: tuple, bf16: bool, n: int) -> None:  # noqa: ANN001
+    x, y = batch
+    for _ in range(n):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        loss = torch.nn.functional.cross_entropy(out.float(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def step_matrix(img_size: int, batch: int, steps: int = 6) -> list[str]:
+    """Images/s of training steps for each precision x layout x compile combination."""
+    from torchinfo import summary
+
+    model0 = create_model("efficientnet_lite0", 2)
+    macs = summary(model0, input_size=(1, 3, img_size, img_size), verbose=0).total_mult_adds
+    peaks = {"fp32": peak_macs_per_s(torch.float32), "bf16": peak_macs_per_s(torch.bfloat16)}
+    lines = [
+        f"(c) training steps at {img_size}px, batch {batch}: {macs / 1e9:.3f} G multiply-adds "
+        f"per image forward (x3 per training image); peak matmul fp32 "
+        f"{peaks['fp32'] / 1e9:.0f}, bf16 {peaks['bf16'] / 1e9:.0f} G MAC/s"
+    ]
+    for compiled in (False, True):
+        for layout in ("contiguous", "channels_last"):
+            for prec in ("fp32", "bf16"):
+                torch.manual_seed(0)
+                model = create_model("efficientnet_lite0", 2).train()
+                fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+                model = model.to(memory_format=fmt)
+                run = torch.compile(model) if compiled else model
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+                x = torch.randn(batch, 3, img_size, img_size).contiguous(memory_format=fmt)
+                y = torch.randint(0, 2, (batch,))
+
+                t_compile = time.perf_counter()
+                _steps(run, opt, (x, y), prec == "bf16", 2)  # compile or warm the allocator
+                t_compile = time.perf_counter() - t_compile
+                t0 = time.perf_counter()
+                _steps(run, opt, (x, y), prec == "bf16", steps)
+                ips = steps * batch / (time.perf_counter() - t0)
+                share = ips * 3 * macs / peaks[prec]
+                lines.append(
+                    f"    {'compile' if compiled else 'eager':<7} {layout:<13} {prec}: "
+                    f"{ips:6.1f} img/s  {100 * share:5.1f}% of {prec} peak"
+                    + (f"  (first 2 steps {t_compile:.0f} s)" if compiled else "")
+                )
+                print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "fpi-season"))
@@ -80,7 +147,18 @@ def main() -> None:
     ap.add_argument(
         "--write-doc", action="store_true", help="write the figures into docs/benchmarks.md"
     )
+    ap.add_argument("--matrix", action="store_true", help="also run (c), the step matrix")
+    ap.add_argument("--matrix-only", action="store_true", help="run only (c)")
     args = ap.parse_args()
+    if args.matrix_only:
+        lines = step_matrix(args.img_size, args.batch_size)
+        if args.write_doc:
+            from _doc import write_section
+
+            body = "Command: `python benchmarks/train_speed.py --matrix-only --img-size "
+            body += f"{args.img_size} --write-doc`.\n\n```\n" + "\n".join(lines) + "\n```"
+            print(f"wrote {write_section('Training step matrix', body)}")
+        return
     if not Path(args.data).exists():
         sys.exit(f"error: {args.data} does not exist (this benchmark needs ../shared/data)")
     machine = (
@@ -124,6 +202,8 @@ def main() -> None:
         f"    head mode, whole run:                     {head_s:7.1f} s",
         f"    ratio: {epoch_s / head_s:.1f}x  (target >= 20x)",
     ]
+    if args.matrix:
+        lines += step_matrix(args.img_size, args.batch_size)
     print("\n".join(lines))
     if args.write_doc:
         from _doc import write_section
