@@ -14,9 +14,11 @@ those versions used (``fill`` 255, ``temperature`` 1).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -235,6 +237,7 @@ class RunFolder:
     HISTORY_FIGURE = "optimization_history.png"
     IMPORTANCES_FIGURE = "param_importances.png"
     EVALUATIONS = "evaluations"  # scores of other data, one folder each
+    LOCK = ".stylecast.lock"  # held by the one process that writes the run
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -323,6 +326,62 @@ class RunFolder:
     def holds_run(self) -> bool:
         """Whether a run (finished or not) was started here."""
         return any((self.path / n).exists() for n in (self.MODEL, self.CHECKPOINTS, self.CONFIG))
+
+    def check_new(self) -> None:
+        """Refuse a target a new run would damage (a run never replaces files it did not make).
+
+        A new run goes into a folder that does not exist yet, or is empty: never into a
+        file, a folder holding another run, or a folder of someone else's files.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"--out {self.path} is a file; give a folder for the run")
+        if self.holds_run():
+            raise RunError(
+                f"{self.path} already holds a run; choose another --out, or continue it with "
+                "--resume"
+            )
+        if self.path.is_dir():
+            others = sorted(p.name for p in self.path.iterdir() if p.name != self.LOCK)
+            if others:
+                shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+                raise RunError(
+                    f"{self.path} is not empty ({shown}) and holds no stylecast run; choose a "
+                    "new folder for --out (a run never writes over files it did not create)"
+                )
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Create the folder and own it for the block: a second process gets a RunError.
+
+        An advisory ``flock`` on ``.stylecast.lock``: the kernel drops it when the process
+        dies, so a killed run never leaves its folder locked.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / self.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise RunError(
+                f"cannot create the run folder {self.path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - Windows: no flock, no lock
+                fcntl = None  # type: ignore[assignment]
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                    raise RunError(
+                        f"{self.path} is in use by another stylecast process (pid {owner}); "
+                        "wait for it to finish, or choose another --out"
+                    ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
 
     def has_model(self) -> bool:
         return self.model_file.is_file() and self.weights_file.is_file()

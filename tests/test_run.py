@@ -165,3 +165,75 @@ def test_old_format_run_still_loads(
     assert RunFolder(run).model_info().preprocessing.img_size == 48
     report = build_report(run, galleries=False)
     assert report.path.is_file() and "FallWinter" in report.path.read_text()
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def test_check_new_refuses_what_a_run_would_damage(tmp_path: Path) -> None:
+    RunFolder(tmp_path / "fresh").check_new()  # absent: fine
+    (tmp_path / "empty").mkdir()
+    RunFolder(tmp_path / "empty").check_new()  # empty: fine
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(RunError, match="is a file"):
+        RunFolder(tmp_path / "a-file").check_new()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("my own report")
+    with pytest.raises(RunError, match=r"not empty \(report.html\) and holds no stylecast run"):
+        RunFolder(mine).check_new()
+    (mine / "report.html").unlink()
+    (mine / RunFolder.CONFIG).write_text("mode: head\n")
+    with pytest.raises(RunError, match="already holds a run"):
+        RunFolder(mine).check_new()
+
+
+def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path / "r")
+    with run.lock():
+        assert (run.path / RunFolder.LOCK).read_text().strip() == str(__import__("os").getpid())
+        with pytest.raises(RunError, match="in use by another stylecast process"), run.lock():
+            pass
+    with run.lock():  # released on exit
+        pass
+    with pytest.raises(RunError, match="cannot create the run folder"):
+        (tmp_path / "f").write_text("x")
+        with RunFolder(tmp_path / "f" / "sub").lock():
+            pass
+
+
+def test_train_refuses_a_folder_of_user_files(tmp_path: Path, lookbook: Path) -> None:
+    from tests.conftest import run_cli
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "metrics.csv").write_text("my numbers\n")
+    res = run_cli("train", str(lookbook), "--out", str(out), "--mode", "head", timeout=120)
+    assert res.returncode == 1
+    assert "not empty (metrics.csv) and holds no stylecast run" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert (out / "metrics.csv").read_text() == "my numbers\n"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+
+
+def test_second_train_into_a_locked_run_gets_one_line(tmp_path: Path, lookbook: Path) -> None:
+    from tests.conftest import run_cli
+
+    out = RunFolder(tmp_path / "busy")
+    with out.lock():  # another process is writing this run
+        res = run_cli(
+            "train",
+            str(lookbook),
+            "--out",
+            str(out.path),
+            "--mode",
+            "head",
+            "--img-size",
+            "48",
+            timeout=120,
+        )
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "is in use by another stylecast process" in last
+    assert "Traceback" not in res.stderr
+    assert not out.holds_run()

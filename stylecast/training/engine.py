@@ -130,8 +130,35 @@ def train(
     )
     source = Path(data).resolve()
     created_dir = not run.path.exists()
+    with run.lock():
+        if not resume:
+            # Again under the lock: another process may have started a run here meanwhile.
+            run.check_new()
+        return _train_locked(
+            run,
+            ctx,
+            source,
+            created_dir=created_dir,
+            resume=resume,
+            write_summary=write_summary,
+            on_epoch=on_epoch,
+            t_start=t_start,
+        )
+
+
+def _train_locked(
+    run: RunFolder,
+    ctx: PhaseContext,
+    source: Path,
+    *,
+    created_dir: bool,
+    resume: bool,
+    write_summary: bool,
+    on_epoch: EpochCallback | None,
+    t_start: float,
+) -> TrainResult:
+    cfg, model, device = ctx.cfg, ctx.model, ctx.device
     try:
-        run.path.mkdir(parents=True, exist_ok=True)
         if not resume:
             _write_run_files(run, ctx, source, write_summary=write_summary)
         model.to(device).to(memory_format=torch.channels_last)
@@ -155,10 +182,7 @@ def _new_target(
     if data is None:
         raise DataError("no data given: pass an image folder or manifest")
     run = RunFolder(out if out is not None else _default_run_dir(data))
-    if run.holds_run():
-        raise RunError(
-            f"{run.path} already holds a run; choose another --out, or continue it with --resume"
-        )
+    run.check_new()
     return run, cfg or TrainConfig()
 
 
