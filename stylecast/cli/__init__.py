@@ -8,10 +8,13 @@ tracebacks are shown only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from stylecast import __version__
 from stylecast.errors import StylecastError
@@ -27,9 +30,46 @@ COMMAND_MODULES = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with stylecast's error contract: usage, one ``error:`` line, exit code 1."""
+
+    def error(self, message: str) -> NoReturn:
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def _suggest(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """``--epoch`` -> ``--epochs``: the closest flag of the subcommand, if one is close."""
+    flags = [s for a in parser._actions for s in a.option_strings]  # noqa: SLF001
+    hints = []
+    for token in unknown:
+        name = token.split("=", 1)[0]
+        if name.startswith("-"):
+            close = difflib.get_close_matches(name, flags, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{name} -> did you mean {close[0]}?")
+    return ("; " + "; ".join(hints)) if hints else ""
+
+
+def _command_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The (sub)parser a command line reached: ``stylecast model summary`` -> its parser."""
+    current = parser
+    for token in argv:
+        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+        if subs and token in subs[0].choices:
+            current = subs[0].choices[token]
+    return current
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stylecast`` parser with every subcommand (imports no torch, timm or optuna)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stylecast",
         description="Fashion images in folders -> a season classifier you can trust: "
         "check data, train, tune, evaluate and report.",
@@ -49,7 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 user error, 2 internal error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Reported by the subcommand that was given, with its usage and the closest flag
+        # (argparse alone shows the top-level usage and no suggestion).
+        command = _command_parser(parser, argv)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{_suggest(command, unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
