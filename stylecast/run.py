@@ -383,6 +383,26 @@ class RunFolder:
         finally:
             os.close(fd)  # closing releases the flock
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete half-written files a killed process left (``.NAME.*.tmp`` of atomic writes).
+
+        Called by the process that holds :meth:`lock`, so no live writer owns them.
+        """
+        stale = [
+            p
+            for folder in (self.path, self.checkpoint_dir)
+            if folder.is_dir()
+            for p in folder.glob(".*.tmp")
+            if p.is_file()
+        ]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
+
+    def is_trained(self) -> bool:
+        """Training finished: the model is saved and no checkpoint waits for a resume."""
+        return self.has_model() and not self.last_checkpoint.is_file()
+
     def has_model(self) -> bool:
         return self.model_file.is_file() and self.weights_file.is_file()
 

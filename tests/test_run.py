@@ -237,3 +237,38 @@ def test_second_train_into_a_locked_run_gets_one_line(tmp_path: Path, lookbook: 
     assert last.startswith("error: ") and "is in use by another stylecast process" in last
     assert "Traceback" not in res.stderr
     assert not out.holds_run()
+
+
+def test_stale_temporaries_are_removed_under_the_lock(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path)
+    run.checkpoint_dir.mkdir()
+    left = [
+        tmp_path / ".model.safetensors.abc123.safetensors.tmp",
+        run.checkpoint_dir / ".last.pt.x.pt.tmp",
+    ]
+    for p in left:
+        p.write_bytes(b"")
+    keep = tmp_path / "notes.tmp"  # not a hidden atomic-write temporary: not ours to delete
+    keep.write_text("x")
+    assert sorted(run.remove_stale_temporaries()) == sorted(left)
+    assert not any(p.exists() for p in left) and keep.exists()
+
+
+def test_resume_after_a_kill_during_evaluation_finishes_it(
+    tmp_path_factory: pytest.TempPathFactory, lookbook: Path
+) -> None:
+    from tests.conftest import run_cli
+
+    run = evaluated_run(tmp_path_factory, lookbook)
+    for name in (RunFolder.EVALUATION, RunFolder.REPORT, RunFolder.PREDICTIONS):
+        (run / name).unlink(missing_ok=True)
+    stale = run / ".model.safetensors.dead.safetensors.tmp"
+    stale.write_bytes(b"")  # killed mid-save
+    res = run_cli("train", "--resume", str(run), "--quiet", timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "is trained; finishing its evaluation and report" in res.stdout
+    assert (run / RunFolder.EVALUATION).is_file() and (run / RunFolder.REPORT).is_file()
+    assert not stale.exists()
+    res = run_cli("train", "--resume", str(run), "--quiet", timeout=120)
+    assert res.returncode == 1
+    assert "already complete; nothing to resume (`stylecast evaluate" in res.stderr

@@ -81,6 +81,8 @@ def _train(args: argparse.Namespace) -> int:
 
     overrides = train_overrides(args)
     given = {k: v for k, v in overrides.items() if v is not None}
+    if args.resume and _finish_trained(args):
+        return 0
     if args.resume:
         # Keys the user names are laid over the run's saved config; train() then refuses
         # to resume if that changes anything, naming the keys that differ.
@@ -105,15 +107,36 @@ def _train(args: argparse.Namespace) -> int:
             f"see {RunFolder(result.run_dir).skipped_file}"
         )
     if not args.no_evaluate:
-        from stylecast.evaluation import evaluate, format_evaluation
-        from stylecast.report import build_report
-
-        ev = evaluate(result.run_dir, progress=not args.quiet)
-        print(format_evaluation(ev.metrics))
-        rep = build_report(result.run_dir)
-        print(f"report: {rep.path}")
+        _evaluate_and_report(result.run_dir, quiet=args.quiet)
     print(f"run folder: {result.run_dir}")
     return 0
+
+
+def _finish_trained(args: argparse.Namespace) -> bool:
+    """``--resume`` of a run killed after training: finish its evaluation and report."""
+    from stylecast.run import RunFolder
+
+    run = RunFolder(args.resume)
+    if args.no_evaluate or not run.is_trained():
+        return False
+    if run.evaluation_file.is_file() and run.report_file.is_file():
+        return False  # complete: train() says so
+    print(f"{run.path} is trained; finishing its evaluation and report")
+    with run.lock():
+        run.remove_stale_temporaries()
+        _evaluate_and_report(run.path, quiet=args.quiet)
+    print(f"run folder: {run.path}")
+    return True
+
+
+def _evaluate_and_report(run: object, *, quiet: bool) -> None:
+    from stylecast.evaluation import evaluate, format_evaluation
+    from stylecast.report import build_report
+
+    ev = evaluate(run, progress=not quiet)
+    print(format_evaluation(ev.metrics))
+    rep = build_report(run)
+    print(f"report: {rep.path}")
 
 
 def _predict(args: argparse.Namespace) -> int:

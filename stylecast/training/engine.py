@@ -134,6 +134,8 @@ def train(
         if not resume:
             # Again under the lock: another process may have started a run here meanwhile.
             run.check_new()
+        for path in run.remove_stale_temporaries():
+            ctx.progress.line(f"removed {path.name}, a file half-written by a killed run")
         return _train_locked(
             run,
             ctx,
@@ -205,8 +207,11 @@ def _resume_target(
     info = run.info()
     if data is not None and Path(data).resolve() != info.data:
         raise RunError(f"cannot resume {run.path} on other data: it was trained on {info.data}")
-    if run.model_file.is_file() and not run.last_checkpoint.is_file():
-        raise RunError(f"{run.path} is already complete; nothing to resume")
+    if run.is_trained():
+        raise RunError(
+            f"{run.path} is already complete; nothing to resume (`stylecast evaluate "
+            f"{run.path}` scores it again, `stylecast report {run.path}` rebuilds its report)"
+        )
     return run, saved, info.data
 
 
