@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_with",
     "read_json",
+    "writable_file",
 ]
 
 
@@ -81,6 +82,28 @@ def _json_default(obj: Any) -> Any:
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def writable_file(path: str | os.PathLike[str], what: str = "--out") -> Path:
+    """``path`` as a file stylecast may create or replace, or ConfigError saying why not.
+
+    Checked before long work starts, so a bad output path fails in one line at once
+    instead of after the work (or as an internal error).
+    """
+    from stylecast.errors import ConfigError
+
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{what} {target} is a folder; give a file name, e.g. {target}/out.csv")
+    parent = target.parent
+    for p in (parent, *parent.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"{what} {target}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK):
+                raise ConfigError(f"{what} {target}: {p} is not writable")
+            break
+    return target
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -140,10 +140,20 @@ def _evaluate_and_report(run: object, *, quiet: bool) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from stylecast.fileio import atomic_write_text
+    from stylecast.fileio import atomic_write_text, writable_file
     from stylecast.inference import predict
+    from stylecast.run import RunFolder
 
+    if args.out:
+        writable_file(args.out)
+    run = RunFolder(args.run)
     table, skipped = predict(args.run, args.images, batch_size=args.batch_size)
+    if not run.evaluation_file.is_file():
+        print(
+            f"warning: {run.path} was never evaluated, so these probabilities are not "
+            f"calibrated; `stylecast evaluate {run.path}` fits the calibration",
+            file=sys.stderr,
+        )
     for s in skipped:
         print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
     if args.out:

@@ -57,7 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from stylecast.data import DEFAULT_DUP_THRESHOLD, check_data, format_report
+    from stylecast.fileio import writable_file
 
+    writable_file(args.out)
+    if args.manifest:
+        writable_file(args.manifest, "--manifest")
     t0 = time.perf_counter()
     threshold = DEFAULT_DUP_THRESHOLD if args.dup_threshold is None else args.dup_threshold
     result = check_data(

@@ -99,8 +99,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from stylecast.fileio import writable_file
     from stylecast.report import build_report
 
+    if args.out:
+        writable_file(args.out)
     result = build_report(args.run, args.out)
     print(f"report: {result.path}")
     return 0
@@ -108,7 +111,10 @@ def _report(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from stylecast.evaluation import explain
+    from stylecast.fileio import writable_file
 
+    if args.out:
+        writable_file(args.out)
     ex = explain(args.run, args.image, target=args.target, out=args.out)
     probs = "  ".join(f"{c} {p:.3f}" for c, p in ex.probabilities.items())
     print(f"predicted: {ex.predicted} ({ex.probability:.1%})   probabilities: {probs}")
@@ -120,7 +126,10 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from stylecast.evaluation import compare, format_comparison, write_comparison
+    from stylecast.fileio import writable_file
 
+    if args.out:
+        writable_file(args.out)
     result = compare(args.runs)
     print(format_comparison(result))
     if args.out:

@@ -113,6 +113,12 @@ def predict(
             good.append((f, load_image(f)))
         except DataError as exc:
             skipped.append({"path": str(f), "reason": str(exc).split(": ", 1)[-1]})
+    if not good:
+        first = skipped[0]
+        raise DataError(
+            f"none of the {len(files)} image(s) could be read (first: {first['path']}: "
+            f"{first['reason']})"
+        )
     proba = predictor.predict_proba([im for _, im in good], batch_size)
     table = pd.DataFrame({"path": [str(f) for f, _ in good]})
     if len(good):
