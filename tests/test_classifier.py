@@ -18,7 +18,7 @@ def test_facade_fit_predict_and_errors(lookbook: Path, tmp_path: Path) -> None:
         clf.predict(["x.jpg"])
     assert not hasattr(clf, "classes_")
     clf.fit(lookbook)
-    assert clf.classes_ == ["FallWinter", "SpringSummer"]
+    assert list(clf.classes_) == ["FallWinter", "SpringSummer"]
     table = pd.read_csv(lookbook / "manifest.csv")
     paths = [lookbook / p for p in table["path"]]
     proba = clf.predict_proba(paths)
@@ -33,9 +33,43 @@ def test_facade_fit_predict_and_errors(lookbook: Path, tmp_path: Path) -> None:
 
 def test_facade_keeps_the_result_and_config(lookbook: Path, tmp_path: Path) -> None:
     clf = SeasonClassifier(mode="head", img_size=48, head_epochs=2, out=tmp_path / "run")
-    assert clf.get_params()["head_epochs"] == 2 and clf.result_ is None
+    assert clf.get_params()["head_epochs"] == 2 and not hasattr(clf, "result_")
     clf.fit(lookbook)
     assert clf.run_dir_ == tmp_path / "run"
     assert clf.result_.mode == "head" and len(clf.result_.history) == 2
     again = SeasonClassifier.load(tmp_path / "run")
-    assert again.config == clf.config and again.result_ is None
+    assert again.config == clf.config and not hasattr(again, "result_")
+
+
+def test_scikit_learn_conventions(lookbook: Path) -> None:
+    from sklearn.base import clone
+
+    clf = SeasonClassifier(mode="head", img_size=48, head_epochs=4, lr=2e-3)
+    params = clf.get_params(deep=True)
+    assert params["lr"] == 2e-3 and params["out"] is None and params["mode"] == "head"
+    twin = clone(clf)
+    assert twin.get_params() == params and twin is not clf
+    assert clf.set_params(head_epochs=6) is clf and clf.config.head_epochs == 6
+    with pytest.raises(Exception, match="unknown key 'epoch'"):
+        clf.set_params(epoch=3)
+    with pytest.raises(Exception, match="img_size"):
+        clf.set_params(img_size=4)
+    assert clf.config.img_size == 48  # a refused set_params changes nothing
+    assert "head_epochs=6" in repr(clf)
+
+    table = pd.read_csv(lookbook / "manifest.csv")
+    paths = [str(lookbook / p) for p in table["path"]]
+    clf.fit(paths, table["label"].tolist())  # images and labels, not a folder
+    run = clf.run_dir_
+    assert run.is_dir() and isinstance(clf.classes_, np.ndarray)
+    pred = clf.predict(paths)
+    assert isinstance(pred, np.ndarray) and pred.shape == (len(paths),)
+    one = clf.predict(paths[0])  # a single path is one image, not its characters
+    assert one.shape == (1,) and one[0] == pred[0]
+    assert clf.score(paths, table["label"]) == pytest.approx(np.mean(pred == table["label"]))
+    assert clf.score(paths, table["label"]) >= 0.8
+    del clf
+    import gc
+
+    gc.collect()
+    assert not run.exists()  # the temporary run folder went with the estimator
