@@ -27,10 +27,18 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], ax: Axes | None =
     """
     if not history:
         raise DataError("history is empty: nothing to plot")
+    phases = [str(h.get("phase") or "") for h in history]
+    multi_phase = len(set(phases)) > 1
+    # A warmup run restarts its epoch count in the fine-tune phase: plot the rows in the
+    # order they were trained, so the phases follow each other instead of overlapping.
     epochs = np.array(
-        [h["epoch"] if h.get("epoch") is not None else i + 1 for i, h in enumerate(history)],
+        [
+            i + 1 if multi_phase or h.get("epoch") is None else h["epoch"]
+            for i, h in enumerate(history)
+        ],
         dtype=float,
     )
+    segments = _phase_segments(phases)
     losses = {k: _as_series(history, k) for k in ("train_loss", "val_loss")}
     accs = {k: _as_series(history, k) for k in ("train_accuracy", "val_accuracy")}
     losses = {k: v for k, v in losses.items() if not np.all(np.isnan(v))}
@@ -63,25 +71,39 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], ax: Axes | None =
             continue
         for key, values in series.items():
             color, ls, label = style[key]
-            ok = ~np.isnan(values)
-            (line,) = target.plot(
-                epochs[ok],
-                values[ok],
-                color=color,
-                linestyle=ls,
-                marker=marker,
-                markersize=3,
-                label=label,
-            )
-            handles.append(line)
+            for n, (lo, hi) in enumerate(segments):
+                ok = ~np.isnan(values[lo:hi])
+                (line,) = target.plot(
+                    epochs[lo:hi][ok],
+                    values[lo:hi][ok],
+                    color=color,
+                    linestyle=ls,
+                    marker=marker,
+                    markersize=3,
+                    label=label if n == 0 else "_nolegend_",
+                )
+                if n == 0:
+                    handles.append(line)
         grid(target, "y")
-        target.set_xlabel("Epoch")
+        target.set_xlabel("Epoch, in training order" if multi_phase else "Epoch")
+        for lo, hi in segments if multi_phase else ():
+            if lo > 0:
+                target.axvline(epochs[lo] - 0.5, color=GREY, linewidth=0.8)
+            target.annotate(
+                phases[lo],
+                ((epochs[lo] + epochs[hi - 1]) / 2, 0.97),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="top",
+                fontsize=7,
+                color="#666666",
+            )
     if loss_ax is not None:
         loss_ax.set_ylabel("Loss")
     if acc_ax is not None:
         acc_ax.set_ylabel("Accuracy")
         if "val_accuracy" in accs:
-            best = int(np.nanargmax(accs["val_accuracy"]))
+            best = kept_row(history)
             acc_ax.axvline(epochs[best], color=GREY, linestyle=":", linewidth=1.0)
             # Label on the inner side of the line so it never leaves the axes.
             right_half = epochs[best] > (epochs.min() + epochs.max()) / 2
@@ -118,6 +140,27 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], ax: Axes | None =
         if target is not None:
             target.xaxis.get_major_locator().set_params(integer=True)
     return fig
+
+
+def kept_row(history: Sequence[Mapping[str, Any]]) -> int:
+    """The row whose weights training keeps: highest val accuracy, ties by lower val loss,
+    the earliest among equals (the rule of :class:`stylecast.training.TrainState`)."""
+    best, best_key = 0, None
+    for i, h in enumerate(history):
+        acc = h.get("val_accuracy")
+        if acc is None or np.isnan(float(acc)):
+            continue
+        loss = h.get("val_loss")
+        key = (float(acc), -(float(loss) if loss is not None else np.inf))
+        if best_key is None or key > best_key:
+            best, best_key = i, key
+    return best
+
+
+def _phase_segments(phases: list[str]) -> list[tuple[int, int]]:
+    """[start, end) row ranges of consecutive rows of one phase."""
+    bounds = [0, *[i for i in range(1, len(phases)) if phases[i] != phases[i - 1]], len(phases)]
+    return list(zip(bounds[:-1], bounds[1:], strict=False))
 
 
 def _as_series(history: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
