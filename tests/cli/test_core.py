@@ -112,3 +112,26 @@ def test_model_summary_and_list() -> None:
     assert "Total params" in res.stdout and "mult-adds" in res.stdout.lower()
     res = run_cli("model", "list")
     assert "efficientnet_lite0" in res.stdout and "stylecast[lite1]" in res.stdout
+
+
+def test_a_manifest_of_absolute_paths_trains_evaluates_and_reports(
+    tmp_path: Path, lookbook: Path
+) -> None:
+    table = pd.read_csv(lookbook / "manifest.csv")
+    table["path"] = [str((lookbook / p).resolve()) for p in table["path"]]
+    elsewhere = tmp_path / "lists"
+    elsewhere.mkdir()
+    manifest = elsewhere / "abs.csv"  # far from the images: paths do not depend on it
+    table.to_csv(manifest, index=False)
+    run = tmp_path / "run"
+    res = run_cli(
+        "train", str(manifest), "--mode", "head", "--img-size", "48", "--out", str(run), "--quiet"
+    )
+    assert res.returncode == 0, res.stderr
+    assert (run / "report.html").is_file() and (run / "evaluation.json").is_file()
+    splits = pd.read_csv(run / "splits.csv")
+    assert all(Path(p).is_absolute() for p in splits["path"])
+    assert (run / "galleries.json").is_file()
+    res = run_cli("evaluate", str(run), str(manifest))
+    assert res.returncode == 0, res.stderr
+    assert "IndexError" not in res.stderr and "internal error" not in res.stderr
