@@ -137,11 +137,14 @@ def build_galleries(
     gradcam: bool = True,
     model: Any = None,
     info: ModelInfo | None = None,
+    caption_column: str | None = None,
 ) -> GalleryResult:
     """Draw the run's galleries from ``predictions.csv``; replaces older gallery PNGs.
 
     ``model``/``info`` (from :func:`stylecast.models.load_model`) avoid reloading the
     model when the caller has it. ``gradcam=False`` draws the photos alone (fast).
+    ``caption_column`` names the manifest column shown under each photo (default: a
+    name-like column such as ``productDisplayName`` when the data has one, else the file name).
     """
     from stylecast.data import letterbox, load_image
     from stylecast.plots import image_grid, save_figure
@@ -163,6 +166,7 @@ def build_galleries(
     classes = list(info.classes)
     prep = info.preprocessing
     root = evaluated_image_root(folder, evaluation)
+    caption = caption_column_of(predictions, caption_column)
 
     for old in run.glob("gallery_*.png"):
         old.unlink()
@@ -171,21 +175,28 @@ def build_galleries(
         select_galleries(predictions, classes, size) if size else []
     ):
         photos, inputs, titles, items = [], [], [], []
-        for r in rows.itertuples(index=False):
+        captions = rows[caption].tolist() if caption else [None] * len(rows)
+        for r, label in zip(rows.itertuples(index=False), captions, strict=True):
             try:
                 pil = load_image(root / r.path)
             except DataError:
                 continue  # moved or unreadable since evaluation: leave it out of the picture
             photos.append(letterbox(pil, _TILE, prep.fill))
             inputs.append(letterbox(pil, prep.img_size, prep.fill))
-            stem = Path(r.path).stem
+            stem = str(label).strip() if isinstance(label, str) and label.strip() else None
+            stem = stem or Path(r.path).stem
             stem = stem if len(stem) <= 18 else stem[:17] + "…"
             title = f"{stem}\np({true}) = {r.p_true:.2f}"
             if kind == "wrong" and len(classes) > 2:  # with two classes p(pred) = 1 - p(true)
                 title += f" · p({pred}) = {r.p_predicted:.2f}"
             titles.append(title)
             items.append(
-                {"path": r.path, "p_true": float(r.p_true), "p_predicted": float(r.p_predicted)}
+                {
+                    "path": r.path,
+                    "caption": stem,
+                    "p_true": float(r.p_true),
+                    "p_predicted": float(r.p_predicted),
+                }
             )
         if not photos:
             continue
@@ -216,9 +227,51 @@ def build_galleries(
     index = folder.galleries_file
     atomic_write_json(
         index,
-        {"gradcam": gradcam, "size": size, "galleries": [asdict(g) for g in galleries]},
+        {
+            "gradcam": gradcam,
+            "size": size,
+            "caption_column": caption,
+            # Cells on a side of the heat maps: how coarse they are (the report says so).
+            "cam_grid": _cam_grid(model, prep) if gradcam else None,
+            "galleries": [asdict(g) for g in galleries],
+        },
     )
     return GalleryResult(galleries, index, gradcam)
+
+
+NAME_COLUMNS = ("productdisplayname", "product_name", "productname", "name", "title", "caption")
+
+
+def caption_column_of(predictions: pd.DataFrame, asked: str | None) -> str | None:
+    """The column whose values caption gallery photos: ``asked``, else a name-like one."""
+    if asked:
+        if asked not in predictions.columns:
+            shown = [
+                c for c in predictions.columns if c not in _OWN_COLUMNS and not c.startswith("p_")
+            ]
+            raise DataError(
+                f"caption column {asked!r} is not in the predictions; manifest columns are "
+                f"{', '.join(shown) or 'none'}"
+            )
+        return asked
+    by_lower = {
+        c.lower(): c
+        for c in predictions.columns
+        if c not in _OWN_COLUMNS and not c.startswith("p_")
+    }
+    for name in NAME_COLUMNS:
+        if name in by_lower and predictions[by_lower[name]].astype(str).str.strip().any():
+            return by_lower[name]
+    return None
+
+
+_OWN_COLUMNS = {"path", "true", "predicted", "confidence", "correct"}
+
+
+def _cam_grid(model: Any, prep: Preprocessing) -> int:
+    from stylecast.evaluation.gradcam import cam_grid
+
+    return cam_grid(model, prep.img_size)
 
 
 def _tiles(

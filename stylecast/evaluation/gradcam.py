@@ -27,7 +27,15 @@ from torch import nn
 from stylecast.errors import DataError, ModelError
 from stylecast.run import Preprocessing, RunFolder
 
-__all__ = ["Explanation", "explain", "find_target_layer", "grad_cam", "gradcam_for_pixels"]
+__all__ = [
+    "MIN_GRID",
+    "Explanation",
+    "cam_grid",
+    "explain",
+    "find_target_layer",
+    "grad_cam",
+    "gradcam_for_pixels",
+]
 
 # Side of the PNG's photo: fashion thumbnails are small, and a 48 px letterbox is
 # unreadable; the CAM is upsampled from the model's input to this size.
@@ -48,9 +56,28 @@ class Explanation:
     cam: np.ndarray  # (img_size, img_size) float32 in [0, 1], on the letterboxed input
 
 
-def find_target_layer(model: nn.Module) -> nn.Module:
-    """The last spatial feature layer: ``bn2`` for timm EfficientNet/MobileNet, else the
-    last ``Conv2d``."""
+# The coarsest heat map we accept: at 128 px EfficientNet's last feature grid is 4x4, which
+# cannot tell a collar from a sleeve; the stride-16 stage gives 8x8 at the same cost.
+MIN_GRID = 8
+
+
+def find_target_layer(
+    model: nn.Module, input_size: int | None = None, *, min_grid: int = MIN_GRID
+) -> nn.Module:
+    """The Grad-CAM layer: the deepest feature stage whose grid is at least ``min_grid``
+    cells on a side at ``input_size`` (timm EfficientNet/MobileNet stages), else ``bn2``,
+    else the last ``Conv2d``.
+
+    Deeper layers carry more class evidence, shallower ones finer detail; the deepest
+    stage that is still ``min_grid`` wide is the usual compromise.
+    """
+    if input_size is not None and isinstance(getattr(model, "blocks", None), nn.Sequential):
+        grids = _stage_grids(model, int(input_size))
+        # Stride 16 or deeper: shallower stages see edges and textures, not garments.
+        deep_enough = -(-int(input_size) // 16)
+        fine = [i for i, g in enumerate(grids) if min_grid <= g <= deep_enough]
+        if fine and grids[-1] < min_grid:
+            return model.blocks[fine[-1]]
     for name in ("bn2", "conv_head"):
         layer = getattr(model, name, None)
         if isinstance(layer, nn.Module) and not isinstance(layer, nn.Identity):
@@ -65,6 +92,43 @@ def find_target_layer(model: nn.Module) -> nn.Module:
             "(pass layer= explicitly)"
         )
     return last
+
+
+def _stage_grids(model: nn.Module, size: int) -> list[int]:
+    """The output grid side of every block stage at input ``size`` (one probe forward)."""
+    grids: list[int] = []
+    hooks = [
+        stage.register_forward_hook(lambda _m, _i, out: grids.append(int(out.shape[-1])))
+        for stage in model.blocks
+    ]
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters())
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size, device=param.device, dtype=param.dtype))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return grids
+
+
+def cam_grid(model: nn.Module, input_size: int) -> int:
+    """How many cells on a side the default Grad-CAM map has at ``input_size``."""
+    layer = find_target_layer(model, input_size)
+    side: list[int] = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: side.append(int(out.shape[-1])))
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters())
+        with torch.no_grad():
+            model(torch.zeros(1, 3, input_size, input_size, device=param.device, dtype=param.dtype))
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return side[0]
 
 
 def grad_cam(
@@ -89,7 +153,7 @@ def grad_cam(
     """
     if x.ndim != 4:
         raise DataError(f"x must be a (N, 3, H, W) batch, got shape {tuple(x.shape)}")
-    layer = layer if layer is not None else find_target_layer(model)
+    layer = layer if layer is not None else find_target_layer(model, int(x.shape[-1]))
     store: dict[str, torch.Tensor] = {}
 
     def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:

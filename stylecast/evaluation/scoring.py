@@ -2,8 +2,10 @@
 
 ``evaluate(run)`` scores the test split recorded in the run's ``splits.csv`` (so a
 model is never graded on images it trained on). Given other data, it scores every
-image there. Temperature scaling is fitted on the validation split and stored in
-``model.json``, so a predicted 0.8 means about 80%.
+image there. Temperature scaling is fitted on the validation split, kept only when it
+holds out of sample (cross-validated there, see :mod:`stylecast.evaluation.temperature`;
+else ``T = 1``) and stored in ``model.json``, so a predicted 0.8 means about 80%. Other
+data is scored with the temperature stored by the run's own evaluation.
 
 Written into the run: ``evaluation.json`` (every number, see
 :func:`stylecast.evaluation.metrics.classification_metrics`, plus ``calibration`` before/after),
@@ -16,6 +18,7 @@ galleries of :mod:`stylecast.evaluation.galleries` (with Grad-CAM overlays).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,23 @@ import pandas as pd
 from stylecast.config import EvaluateConfig
 from stylecast.data import ImageCache, discover, prepare_images
 from stylecast.errors import DataError
-from stylecast.evaluation.calibration import TEMPERATURE_BOUNDS, fit_temperature, softmax
+from stylecast.evaluation.calibration import softmax
 from stylecast.evaluation.metrics import classification_metrics
-from stylecast.evaluation.summary import Headline
+from stylecast.evaluation.summary import (
+    NOT_FITTED,
+    STORED,
+    TOO_FEW,
+    Headline,
+    calibration_reason,
+)
+from stylecast.evaluation.temperature import (
+    CALIBRATION_FOLDS,
+    TemperatureChoice,
+    choose_temperature,
+)
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import load_model
-from stylecast.run import RunFolder
+from stylecast.run import ModelInfo, RunFolder
 from stylecast.training import predict_logits
 
 __all__ = ["EVALUATION_FIGURES", "EvaluationResult", "evaluate"]
@@ -125,25 +139,13 @@ def evaluate(
         raise DataError(f"no readable images to evaluate in the {split} split")
     y = np.array([classes.index(lbl) for lbl in scored["label"]], dtype=np.int64)
 
-    temperature = info.temperature
-    # Training writes T = 1 (nothing fitted); any other stored value is an earlier fit.
-    source = RunFolder.MODEL if temperature != 1.0 else "none"
-    n_val = 0
-    val_rows = rows.val
-    if cfg.calibrate and val_rows is not None and len(val_rows) >= cfg.min_calibration_images:
-        val_logits, val_scored = logits_for(val_rows.reset_index(drop=True))
-        y_val = np.array([classes.index(lbl) for lbl in val_scored["label"]], dtype=np.int64)
-        fitted = fit_temperature(val_logits, y_val)
-        n_val = len(y_val)
-        if fitted <= TEMPERATURE_BOUNDS[0] * 1.01 and (val_logits.argmax(1) == y_val).all():
-            # A validation split with no error lets the NLL fall towards T -> 0: the fit
-            # would claim certainty from a handful of images. Keep the raw probabilities.
-            temperature, source = 1.0, "separable"
-        else:
-            temperature, source = fitted, "val"
+    choice = _choose(folder, info, rows, cfg, logits_for)
+    temperature = choice.temperature
+    if temperature != info.temperature:
         info = info.with_temperature(temperature)
         folder.write_model_info(info)
 
+    # "Before" is always the network's own probabilities (T = 1), "after" those used.
     proba = softmax(logits, temperature)
     metrics = classification_metrics(
         y, proba, classes, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed, n_bins=cfg.n_bins
@@ -154,17 +156,15 @@ def evaluate(
         "ece": raw["ece"],
         "reliability": raw["reliability"],
     }
-    metrics["calibration"] = {
-        "temperature": temperature,
-        # "val": fitted now on n_val validation images; "separable": the validation
-        # split had no error, T kept at 1; "model.json": an earlier fit; "none": T = 1.
-        "source": source,
-        "n_val": n_val,
+    cal = choice.to_json() | {
+        # ``source`` repeats ``decision`` under the key earlier versions wrote.
+        "source": choice.decision,
         "ece_before": raw["ece"],
         "ece_after": metrics["ece"],
         "log_loss_before": raw["log_loss"],
         "log_loss_after": metrics["log_loss"],
     }
+    metrics["calibration"] = cal | {"reason": calibration_reason(cal, split)}
     metrics |= {
         "split": split,
         "temperature": temperature,
@@ -195,9 +195,45 @@ def evaluate(
     if cfg.gallery_size > 0:
         from stylecast.evaluation.galleries import build_galleries
 
-        build_galleries(folder, size=cfg.gallery_size, gradcam=cfg.gradcam, model=model, info=info)
+        build_galleries(
+            folder,
+            size=cfg.gallery_size,
+            gradcam=cfg.gradcam,
+            model=model,
+            info=info,
+            caption_column=getattr(cfg, "caption_column", None),
+        )
     headline = Headline.from_metrics(metrics, str(folder.evaluation_file))
     return EvaluationResult(folder.path, headline, metrics, folder.predictions_file)
+
+
+def _choose(
+    folder: RunFolder,
+    info: ModelInfo,
+    rows: _Rows,
+    cfg: EvaluateConfig,
+    logits_for: Callable[[pd.DataFrame], tuple[np.ndarray, pd.DataFrame]],
+) -> TemperatureChoice:
+    """The temperature of this evaluation: chosen on the validation split (cross-validated)
+    for the run's own test split, else the one stored in ``model.json``."""
+    if not cfg.calibrate or rows.val is None:
+        # Other data, --no-calibrate, or a run whose validation split is the one scored:
+        # nothing is fitted here; the run's own evaluation chose the stored temperature.
+        stored = info.temperature
+        return TemperatureChoice(stored, STORED if stored != 1.0 else NOT_FITTED)
+    if len(rows.val) < cfg.min_calibration_images:
+        return TemperatureChoice(1.0, TOO_FEW, n_val=len(rows.val))
+    val_logits, val_scored = logits_for(rows.val.reset_index(drop=True))
+    classes = list(info.classes)
+    y_val = np.array([classes.index(lbl) for lbl in val_scored["label"]], dtype=np.int64)
+    return choose_temperature(
+        val_logits,
+        y_val,
+        folds=getattr(cfg, "calibration_folds", CALIBRATION_FOLDS),
+        seed=cfg.seed,
+        min_images=cfg.min_calibration_images,
+        n_bins=cfg.n_bins,
+    )
 
 
 def _write_figures(run: Path, metrics: dict[str, Any]) -> None:

@@ -14,7 +14,27 @@ from typing import Any
 from stylecast.errors import RunError
 from stylecast.run import RunFolder
 
-__all__ = ["Headline", "format_evaluation"]
+__all__ = [
+    "DECISIONS",
+    "FITTED",
+    "NOT_FITTED",
+    "NO_GAIN",
+    "SEPARABLE",
+    "STORED",
+    "TOO_FEW",
+    "Headline",
+    "calibration_reason",
+    "format_evaluation",
+]
+
+# What evaluation.json's ``calibration.decision`` says.
+FITTED = "fitted"  # fitted on the validation split, kept: it helped out of sample
+NO_GAIN = "kept 1: did not help out of sample"
+TOO_FEW = "kept 1: too few validation images"
+SEPARABLE = "separable"  # no validation error: nothing to fit, T = 1
+STORED = RunFolder.MODEL  # the temperature already in model.json (other data, --no-calibrate)
+NOT_FITTED = "none"  # T = 1, nothing fitted (calibration off or no separate validation split)
+DECISIONS = (FITTED, NO_GAIN, TOO_FEW, SEPARABLE, STORED, NOT_FITTED)
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,65 @@ def _ci(values: tuple[float, float] | None) -> str:
     return f" (95% CI {values[0]:.3f}-{values[1]:.3f})" if values else ""
 
 
+def _pair(before: float, after: float) -> str:
+    """``before -> after`` with enough decimals (3 to 5) to show that they differ."""
+    digits = 3
+    while digits < 5 and f"{before:.{digits}f}" == f"{after:.{digits}f}" and before != after:
+        digits += 1
+    return f"{before:.{digits}f} -> {after:.{digits}f}"
+
+
+def calibration_reason(cal: Mapping[str, Any], split: str | None = None) -> str:
+    """One sentence: which temperature an evaluation kept and why (``calibration`` block of
+    ``evaluation.json``; ``split`` is the evaluation's split). The console summary prints
+    it and the report's Calibration section shows it."""
+    decision = cal.get("decision", cal.get("source"))
+    t = float(cal.get("temperature", 1.0))
+    n_val = cal.get("n_val", 0)
+    cv = ""
+    if cal.get("cv_nll_one") is not None:
+        cv = (
+            f" ({cal['folds']}-fold cross-validation on the validation split, without -> with "
+            f"the fitted temperature: log loss {cal['cv_nll_one']:.3f} -> "
+            f"{cal['cv_nll_fitted']:.3f}, ECE {cal['cv_ece_one']:.3f} -> "
+            f"{cal['cv_ece_fitted']:.3f})"
+        )
+    if decision == FITTED:
+        return (
+            f"temperature {t:.2f} fitted on {n_val} validation images and kept: "
+            f"it helped out of sample{cv}"
+        )
+    if decision == NO_GAIN:
+        fitted = cal.get("fitted")
+        which = f" ({fitted:.2f})" if fitted is not None else ""
+        return (
+            f"temperature 1 kept: the temperature fitted on {n_val} validation images"
+            f"{which} did not help out of sample{cv}"
+        )
+    if decision == TOO_FEW:
+        return f"temperature 1 kept: {n_val} validation images are too few to fit one"
+    if decision == SEPARABLE:
+        return f"temperature 1 kept: all {n_val} validation images right, nothing to fit"
+    if decision == "val":  # evaluation.json of an earlier version: always fitted
+        return f"temperature {t:.2f} fitted on {n_val} validation images"
+    if split == "external":
+        if decision == STORED:
+            return (
+                f"temperature {t:.2f} from {RunFolder.MODEL}, kept by the run's own "
+                "evaluation on its validation split (nothing is fitted on other data)"
+            )
+        return (
+            "temperature 1: the run's own evaluation kept none "
+            f"({RunFolder.MODEL} holds 1; nothing is fitted on other data)"
+        )
+    if decision == STORED:
+        return (
+            f"temperature {t:.2f} from {RunFolder.MODEL} (not refitted: calibration "
+            "switched off or no separate validation split)"
+        )
+    return "temperature 1: not fitted (calibration switched off or no separate validation split)"
+
+
 def format_evaluation(metrics: Mapping[str, Any]) -> str:
     """The console summary printed by ``stylecast evaluate``, from ``evaluation.json``'s content."""
     h = Headline.from_metrics(metrics)
@@ -104,17 +183,18 @@ def format_evaluation(metrics: Mapping[str, Any]) -> str:
         )
     cal = metrics.get("calibration")
     if cal and h.log_loss_before is not None and h.ece_before is not None:
-        how = {
-            "val": f"fitted on {cal['n_val']} validation images",
-            "separable": f"kept: all {cal['n_val']} validation images right, nothing to fit",
-            RunFolder.MODEL: f"from {RunFolder.MODEL}",
-            "none": "not fitted",
-        }.get(cal["source"], cal["source"])
-        lines += [
-            f"calibration: temperature {h.temperature:.2f} ({how})",
-            f"  log loss {h.log_loss_before:.3f} -> {h.log_loss:.3f}   "
-            f"ECE {h.ece_before:.3f} -> {h.ece:.3f}   (before -> after)",
-        ]
+        lines.append(f"calibration: {cal.get('reason') or calibration_reason(cal, h.split)}")
+        if h.temperature == 1.0:
+            lines.append(
+                f"  log loss {h.log_loss:.3f}   ECE {h.ece:.3f}   "
+                "(temperature 1: the network's own probabilities)"
+            )
+        else:
+            lines.append(
+                f"  log loss {_pair(h.log_loss_before, h.log_loss)}   "
+                f"ECE {_pair(h.ece_before, h.ece)}   "
+                f"(before: T = 1 -> after: T = {h.temperature:.2f})"
+            )
     else:
         lines.append(
             f"log loss: {h.log_loss:.3f}  ECE: {h.ece:.3f} (temperature {h.temperature:.2f})"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from stylecast.errors import RunError, StylecastError
 from stylecast.evaluation import Headline
 from stylecast.fileio import atomic_write_text
 from stylecast.report.sections import (
+    cam_grid_of,
     data_section,
     data_uri,
     gallery_section,
@@ -161,8 +161,7 @@ def build_report(
         overview=overview_sentences(ev, headline),
         phases=training_phases(history),
         params=param_count(summary),
-        # EfficientNet downsamples by 32: the Grad-CAM grid behind the galleries' heat maps.
-        cam_grid=math.ceil(model_info.preprocessing.img_size / 32),
+        cam_grid=cam_grid_of(folder, model_info.preprocessing.img_size),
         generated=when(dt.datetime.now().isoformat(timespec="seconds")),
         created=when(run_info.created if run_info is not None else ""),
         commands=reproduce_commands(folder, run_info, ev),

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from stylecast.errors import StylecastError
-from stylecast.evaluation import Headline
+from stylecast.evaluation import FITTED, NO_GAIN, Headline
 from stylecast.fileio import read_json
 from stylecast.run import RunFolder, RunInfo
 
@@ -104,7 +104,33 @@ def overview_sentences(ev: Mapping[str, Any] | None, headline: Headline | None) 
                 f"Treat its confidence with care: stated confidence and observed accuracy "
                 f"differ by {gap:.1%} on average (see Calibration)."
             )
+        kept = _calibration_sentence(ev["calibration"], headline)
+        if kept:
+            out.append(kept)
     return out
+
+
+def _calibration_sentence(cal: Mapping[str, Any], headline: Headline) -> str | None:
+    """Which temperature the probabilities use and why, in one sentence (the Calibration
+    section and ``stylecast evaluate`` give the numbers)."""
+    decision = cal.get("decision")
+    t = headline.temperature
+    if headline.split == "external" and t != 1.0:
+        return (
+            f"These probabilities use the temperature {t:.2f} that the run's own evaluation "
+            "fitted on its validation split and stored with the model."
+        )
+    if decision == FITTED:
+        return (
+            f"Its probabilities are rescaled by a temperature of {t:.2f}, kept because it "
+            "made them better calibrated on validation images it was not fitted on."
+        )
+    if decision == NO_GAIN:
+        return (
+            "A temperature fitted on the validation split did not help on validation "
+            "images it was not fitted on, so the probabilities are the network's own."
+        )
+    return None
 
 
 def _majority_share(ev: Mapping[str, Any]) -> float:
@@ -260,6 +286,14 @@ def gallery_section(run: RunFolder) -> list[dict[str, Any]]:
             continue
         out.append({**g, "src": src, "shown": len(g.get("items", []))})
     return out
+
+
+def cam_grid_of(run: RunFolder, img_size: int) -> int:
+    """Cells on a side of the galleries' heat maps: as recorded when they were drawn; for
+    galleries drawn before that was recorded, EfficientNet's last grid (stride 32)."""
+    index = read_json_or_none(run.galleries_file)
+    grid = index.get("cam_grid") if isinstance(index, dict) else None
+    return int(grid) if isinstance(grid, int) and grid > 0 else -(-img_size // 32)
 
 
 def when(value: Any) -> str:

@@ -13,8 +13,36 @@ from PIL import Image
 
 from stylecast.config import EvaluateConfig
 from stylecast.evaluation.scoring import evaluate
+from stylecast.evaluation.summary import (
+    FITTED,
+    NO_GAIN,
+    SEPARABLE,
+    TOO_FEW,
+    calibration_reason,
+    format_evaluation,
+)
 from stylecast.run import RunFolder
 from tests._runs import evaluated_run
+
+# What evaluation.json's calibration block holds (besides the before/after numbers).
+CALIBRATION_KEYS = {
+    "temperature",
+    "decision",
+    "source",
+    "reason",
+    "n_val",
+    "fitted",
+    "folds",
+    "cv_nll_fitted",
+    "cv_nll_one",
+    "cv_ece_fitted",
+    "cv_ece_one",
+    "cv_nll_se",
+    "ece_before",
+    "ece_after",
+    "log_loss_before",
+    "log_loss_after",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +66,15 @@ def test_evaluation_json_holds_every_number(run: Path) -> None:
     assert ev["top_k"] == {}  # two classes: top-2 accuracy would always be 1
     cal = ev["calibration"]
     assert cal["n_val"] == int((splits["split"] == "val").sum())
+    assert set(cal) >= CALIBRATION_KEYS
     # The tiny lookbook is often learned perfectly: then there is nothing to fit and T = 1
-    # (the NLL of an error-free split falls without bound as T -> 0).
-    assert cal["source"] == "val" or (cal["source"] == "separable" and cal["temperature"] == 1.0)
-    # The fitted temperature is stored with the model, so predict/serve use it too.
+    # (the NLL of an error-free split falls without bound as T -> 0). Otherwise T is
+    # cross-validated on the validation split and kept only when it helps there.
+    assert cal["decision"] == cal["source"] in (FITTED, NO_GAIN, SEPARABLE)
+    if cal["decision"] != FITTED:
+        assert cal["temperature"] == 1.0
+    assert cal["reason"] == calibration_reason(cal, "test")
+    # The kept temperature is stored with the model, so predict/serve use it too.
     assert json.loads((run / "model.json").read_text())["temperature"] == cal["temperature"]
     assert Path(ev["image_root"]).is_dir()
 
@@ -97,6 +130,9 @@ def test_calibration_lowers_ece_of_an_overconfident_model(run: Path) -> None:
     save_file(weights, str(run / "model.safetensors"))
     result = evaluate(run, cfg=EvaluateConfig(n_bootstrap=0, gallery_size=0), progress=False)
     cal = result.metrics["calibration"]
+    # Its over-confidence is the same on every image: it holds out of sample, T is kept.
+    assert cal["decision"] == FITTED and cal["temperature"] == cal["fitted"]
+    assert cal["cv_nll_fitted"] < cal["cv_nll_one"] and cal["cv_ece_fitted"] <= cal["cv_ece_one"]
     assert result.headline.temperature > 2  # softened
     assert cal["ece_before"] > 0.25
     assert cal["ece_after"] < cal["ece_before"] - 0.1
@@ -121,3 +157,45 @@ def test_evaluate_other_data_has_galleries_from_there(run: Path, lookbook_folder
     index = json.loads((run / "galleries.json").read_text())
     assert index["gradcam"] is False and index["galleries"]
     assert all((run / g["file"]).is_file() for g in index["galleries"])
+
+
+def test_other_data_before_is_raw_and_after_uses_the_stored_temperature(
+    run: Path, lookbook_folder: Path
+) -> None:
+    """Other data is scored with the T the run's own evaluation kept: before = T 1, after =
+    that T, and the printed numbers differ."""
+    folder = RunFolder(run)
+    folder.write_model_info(folder.model_info().with_temperature(2.0))
+    cfg = EvaluateConfig(n_bootstrap=0, gallery_size=0)
+    result = evaluate(run, lookbook_folder, cfg, progress=False)
+    cal = result.metrics["calibration"]
+    assert (cal["decision"], cal["temperature"], result.headline.temperature) == (
+        "model.json",
+        2.0,
+        2.0,
+    )
+    assert set(cal) >= CALIBRATION_KEYS
+    assert cal["log_loss_before"] == result.metrics["uncalibrated"]["log_loss"]
+    assert cal["log_loss_before"] != cal["log_loss_after"] == result.metrics["log_loss"]
+    assert cal["ece_before"] != cal["ece_after"]
+    text = format_evaluation(result.metrics)
+    assert "calibration: temperature 2.00 from model.json, kept by the run's own evaluation" in (
+        text
+    )
+    line = next(ln for ln in text.splitlines() if ln.startswith("  log loss "))
+    before, after = line.split("log loss ")[1].split("   ")[0].split(" -> ")
+    assert before != after and float(before) == pytest.approx(cal["log_loss_before"], abs=1e-3)
+    assert line.endswith("(before: T = 1 -> after: T = 2.00)")
+    assert folder.model_info().temperature == 2.0  # other data never refits it
+
+
+def test_too_few_validation_images_keep_one(run: Path) -> None:
+    folder = RunFolder(run)
+    folder.write_model_info(folder.model_info().with_temperature(1.7))
+    cfg = EvaluateConfig(n_bootstrap=0, gallery_size=0, min_calibration_images=10_000)
+    cal = evaluate(run, cfg=cfg, progress=False).metrics["calibration"]
+    n_val = int((folder.splits()["split"] == "val").sum())
+    assert (cal["decision"], cal["temperature"], cal["n_val"]) == (TOO_FEW, 1.0, n_val)
+    assert cal["cv_nll_one"] is None and cal["fitted"] is None
+    assert cal["log_loss_before"] == cal["log_loss_after"]  # T = 1: nothing rescaled
+    assert folder.model_info().temperature == 1.0  # the kept T is what predict uses

@@ -20,14 +20,19 @@ def run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
 
 
 def test_console_summary(run: Path) -> None:
-    text = format_evaluation(json.loads((run / "evaluation.json").read_text()))
+    ev = json.loads((run / "evaluation.json").read_text())
+    text = format_evaluation(ev)
+    # One line says which temperature was kept and why; before -> after only when T != 1
+    # (with T = 1 both are the network's own probabilities).
+    assert f"calibration: {ev['calibration']['reason']}\n" in text
+    if ev["temperature"] != 1.0:
+        assert "(before: T = 1 -> after: T = " in text
     for piece in (
         "accuracy:",
         "95% CI",
         "balanced accuracy",
         "calibration: temperature",
         "ECE",
-        "->",
         "confusion matrix",
         "macro avg",
         "weighted avg",
@@ -82,3 +87,95 @@ def test_headline_reads_calibration_and_rejects_missing_numbers() -> None:
         Headline.from_metrics({"n": 3}, "run/evaluation.json")
     with pytest.raises(AttributeError):
         h.accuracy = 1.0  # frozen
+
+
+def _external(temperature: float, decision: str) -> dict:
+    """evaluation.json of other data whose log loss at T = 1 and at T rounds alike."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    p = rng.dirichlet(np.ones(2), 60)
+    m = classification_metrics(y, p, ["FW", "SS"], n_bootstrap=0)
+    m |= {
+        "split": "external",
+        "temperature": temperature,
+        "log_loss": 0.39712,
+        "ece": 0.047,
+        "calibration": {
+            "temperature": temperature,
+            "decision": decision,
+            "source": decision,
+            "n_val": 0,
+            "log_loss_before": 0.39748,
+            "ece_before": 0.034,
+        },
+    }
+    return m
+
+
+def test_external_summary_shows_before_and_after_apart() -> None:
+    """Other data: before is T = 1, after the stored T; equal at 3 decimals, so 4 are shown."""
+    text = format_evaluation(_external(1.48, "model.json"))
+    assert (
+        "calibration: temperature 1.48 from model.json, kept by the run's own evaluation on "
+        "its validation split (nothing is fitted on other data)"
+    ) in text
+    line = "log loss 0.3975 -> 0.3971   ECE 0.034 -> 0.047   (before: T = 1 -> after: T = 1.48)"
+    assert f"  {line}\n" in text
+    plain = format_evaluation(_external(1.0, "none"))
+    assert "calibration: temperature 1: the run's own evaluation kept none" in plain
+    assert "(temperature 1: the network's own probabilities)" in plain and "->" not in plain
+
+
+@pytest.mark.parametrize(
+    ("cal", "expected"),
+    [
+        (
+            {
+                "decision": "fitted",
+                "temperature": 1.5,
+                "n_val": 120,
+                "folds": 5,
+                "fitted": 1.5,
+                "cv_nll_one": 0.5,
+                "cv_nll_fitted": 0.4,
+                "cv_ece_one": 0.1,
+                "cv_ece_fitted": 0.03,
+            },
+            "temperature 1.50 fitted on 120 validation images and kept: it helped out of sample "
+            "(5-fold cross-validation on the validation split, without -> with the fitted "
+            "temperature: log loss 0.500 -> 0.400, ECE 0.100 -> 0.030)",
+        ),
+        (
+            {
+                "decision": "kept 1: did not help out of sample",
+                "temperature": 1.0,
+                "n_val": 80,
+                "folds": 5,
+                "fitted": 1.48,
+                "cv_nll_one": 0.3,
+                "cv_nll_fitted": 0.31,
+                "cv_ece_one": 0.04,
+                "cv_ece_fitted": 0.07,
+            },
+            "temperature 1 kept: the temperature fitted on 80 validation images (1.48) did not "
+            "help out of sample (5-fold cross-validation on the validation split, without -> "
+            "with the fitted temperature: log loss 0.300 -> 0.310, ECE 0.040 -> 0.070)",
+        ),
+        (
+            {"decision": "kept 1: too few validation images", "temperature": 1.0, "n_val": 4},
+            "temperature 1 kept: 4 validation images are too few to fit one",
+        ),
+        (
+            {"decision": "separable", "temperature": 1.0, "n_val": 30},
+            "temperature 1 kept: all 30 validation images right, nothing to fit",
+        ),
+        (  # evaluation.json of an earlier version
+            {"source": "val", "temperature": 1.2, "n_val": 30},
+            "temperature 1.20 fitted on 30 validation images",
+        ),
+    ],
+)
+def test_calibration_reason(cal: dict, expected: str) -> None:
+    from stylecast.evaluation import calibration_reason
+
+    assert calibration_reason(cal, "test") == expected

@@ -65,7 +65,10 @@ def test_every_section_renders(run: Path) -> None:
     assert 'alt="samples of FallWinter"' in html and 'alt="samples of SpringSummer"' in html
     assert "<th>train</th><th>val</th><th>test</th><th>total</th>" in html
     # Calibration before/after and the reproduce commands.
-    assert "before</th><th>after" in html and 'alt="reliability diagram before and after' in html
+    assert "before (temperature 1)</th><th>after (temperature " in html
+    assert 'alt="reliability diagram before and after' in html
+    # Which temperature was kept and why: the same sentence stylecast evaluate prints.
+    assert f"This evaluation: {ev['calibration']['reason']}." in html
     source = json.loads((run / "run.json").read_text())["data"]
     assert f"stylecast train {source} --config {run / 'config.yaml'} --out NEW_RUN" in html
     assert f"stylecast evaluate {run}" in html and f"stylecast report {run}" in html

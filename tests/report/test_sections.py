@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from stylecast.evaluation import Headline
 from stylecast.report.sections import overview_sentences, reproduce_commands, tuning_section
@@ -88,6 +89,36 @@ def test_overview_reads_the_headline() -> None:
     assert text[2] == "The most common mistake is reading SpringSummer as FallWinter (3 images)."
     assert text[3].startswith("Its confidence can be taken at face value") and "3.0%" in text[3]
     assert overview_sentences(None, None) == []
+
+
+@pytest.mark.parametrize(
+    ("calibration", "sentence"),
+    [
+        (
+            {"decision": "fitted", "temperature": 1.48},
+            "Its probabilities are rescaled by a temperature of 1.48, kept because it made "
+            "them better calibrated on validation images it was not fitted on.",
+        ),
+        (
+            {"decision": "kept 1: did not help out of sample", "temperature": 1.0},
+            "A temperature fitted on the validation split did not help on validation images "
+            "it was not fitted on, so the probabilities are the network's own.",
+        ),
+        ({"decision": "separable", "temperature": 1.0}, None),
+    ],
+)
+def test_overview_says_which_temperature_was_kept(calibration: dict, sentence: str | None) -> None:
+    ev = _evaluation() | {"calibration": calibration, "temperature": calibration["temperature"]}
+    text = overview_sentences(ev, Headline.from_metrics(ev))
+    assert text[3].startswith("Its confidence can be taken at face value")
+    assert text[4:] == ([sentence] if sentence else [])
+    external = ev | {"split": "external", "calibration": {"decision": "model.json"}}
+    assert overview_sentences(external, Headline.from_metrics(external))[-1] == (
+        f"These probabilities use the temperature {calibration['temperature']:.2f} that the "
+        "run's own evaluation fitted on its validation split and stored with the model."
+        if calibration["temperature"] != 1.0
+        else text[3]
+    )
 
 
 def test_reproduce_commands_from_run_info(tmp_path: Path) -> None:
