@@ -403,6 +403,28 @@ class RunFolder:
         """Training finished: the model is saved and no checkpoint waits for a resume."""
         return self.has_model() and not self.last_checkpoint.is_file()
 
+    def external_evaluation(self, data: str | os.PathLike[str]) -> RunFolder:
+        """Where scores of other ``data`` go: ``evaluations/<data name>/``, never over the
+        run's own evaluation. The same data gets the same folder again; other data with
+        the same name gets ``<name>-2``, ``-3``, ..."""
+        import re
+
+        source = Path(data).resolve()
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem if source.is_file() else source.name)
+        base = base.strip("-.") or "data"
+        root = self.path / self.EVALUATIONS
+        for n in range(1, 1000):
+            folder = RunFolder(root / (base if n == 1 else f"{base}-{n}"))
+            if not folder.evaluation_file.is_file():
+                return folder
+            try:
+                earlier = read_json(folder.evaluation_file).get("data")
+            except (OSError, ValueError, AttributeError):
+                earlier = None
+            if earlier == str(source):
+                return folder
+        raise RunError(f"{root} holds too many evaluations named {base!r}; clear some out")
+
     def has_model(self) -> bool:
         return self.model_file.is_file() and self.weights_file.is_file()
 

@@ -272,3 +272,19 @@ def test_resume_after_a_kill_during_evaluation_finishes_it(
     res = run_cli("train", "--resume", str(run), "--quiet", timeout=120)
     assert res.returncode == 1
     assert "already complete; nothing to resume (`stylecast evaluate" in res.stderr
+
+
+def test_external_evaluation_folders(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path / "run")
+    (tmp_path / "looks 2024").mkdir()
+    first = run.external_evaluation(tmp_path / "looks 2024")
+    assert first.path == run.path / "evaluations" / "looks-2024"
+    first.path.mkdir(parents=True)
+    first.evaluation_file.write_text(json.dumps({"data": str((tmp_path / "looks 2024").resolve())}))
+    assert run.external_evaluation(tmp_path / "looks 2024").path == first.path  # same data
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "looks 2024").mkdir()
+    other = run.external_evaluation(tmp_path / "b" / "looks 2024")
+    assert other.path == run.path / "evaluations" / "looks-2024-2"  # same name, other data
+    (tmp_path / "m.csv").write_text("path,label\n")
+    assert run.external_evaluation(tmp_path / "m.csv").path.name == "m"

@@ -79,7 +79,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from stylecast.config import EvaluateConfig, load_config
     from stylecast.evaluation import evaluate, format_evaluation
-    from stylecast.run import RunFolder
 
     cfg = load_config(
         EvaluateConfig,
@@ -94,7 +93,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
     print(format_evaluation(result.metrics))
-    print(f"wrote {RunFolder(args.run).evaluation_file} and {result.predictions_csv}")
+    print(f"wrote {result.evaluation_json} and {result.predictions_csv}")
     return 0
 
 

@@ -71,6 +71,11 @@ class EvaluationResult:
     headline: Headline
     metrics: dict[str, Any]
     predictions_csv: Path
+    out_dir: Path  # the run itself, or ``RUN/evaluations/<data name>/`` for other data
+
+    @property
+    def evaluation_json(self) -> Path:
+        return self.out_dir / RunFolder.EVALUATION
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ def evaluate(
     prep = info.preprocessing
     rows = _rows_for(folder, data, classes)
     split = rows.split
+    # Other data is scored into its own folder: the run's test evaluation stays as it is.
+    out = folder.external_evaluation(data) if split == "external" else folder
     cache = cache or ImageCache()
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -168,15 +175,15 @@ def evaluate(
     metrics |= {
         "split": split,
         "temperature": temperature,
-        "data": str(data) if data else None,
+        "data": str(Path(data).resolve()) if data else None,
         # Galleries of other data find their images here; the run's own split is found
         # through run.json, so it follows the data when the run is pointed elsewhere.
         "image_root": str(rows.image_root.resolve()),
     }
-    atomic_write_json(folder.evaluation_file, metrics)
+    atomic_write_json(out.evaluation_file, metrics)
 
     pred = proba.argmax(1)
-    out = pd.DataFrame(
+    table = pd.DataFrame(
         {
             "path": scored["relpath"].to_numpy(),
             "true": scored["label"].to_numpy(),
@@ -185,26 +192,26 @@ def evaluate(
         }
     )
     for j, c in enumerate(classes):
-        out[f"p_{c}"] = proba[:, j].round(6)
-    out["correct"] = pred == y
+        table[f"p_{c}"] = proba[:, j].round(6)
+    table["correct"] = pred == y
     extras = [c for c in scored.columns if c not in ("path", "relpath", "label", "split")]
     for c in extras:
-        out[c] = scored[c].to_numpy()
-    atomic_write_text(folder.predictions_file, out.to_csv(index=False))
-    _write_figures(folder.path, metrics)
+        table[c] = scored[c].to_numpy()
+    atomic_write_text(out.predictions_file, table.to_csv(index=False))
+    _write_figures(out.path, metrics)
     if cfg.gallery_size > 0:
         from stylecast.evaluation.galleries import build_galleries
 
         build_galleries(
-            folder,
+            out,
             size=cfg.gallery_size,
             gradcam=cfg.gradcam,
             model=model,
             info=info,
             caption_column=getattr(cfg, "caption_column", None),
         )
-    headline = Headline.from_metrics(metrics, str(folder.evaluation_file))
-    return EvaluationResult(folder.path, headline, metrics, folder.predictions_file)
+    headline = Headline.from_metrics(metrics, str(out.evaluation_file))
+    return EvaluationResult(folder.path, headline, metrics, out.predictions_file, out.path)
 
 
 def _choose(

@@ -33,8 +33,11 @@ def test_evaluate_prints_accuracy_and_confusion(run: Path) -> None:
 def test_evaluate_on_other_data_scores_every_image(run: Path, lookbook_folder: Path) -> None:
     res = run_cli("evaluate", str(run), str(lookbook_folder), "--quiet")
     assert res.returncode == 0, res.stderr
-    ev = json.loads((run / "evaluation.json").read_text())
+    out = run / "evaluations" / lookbook_folder.name
+    ev = json.loads((out / "evaluation.json").read_text())
     assert ev["split"] == "external" and ev["n"] == 48
+    assert f"wrote {out / 'evaluation.json'}" in res.stdout
+    assert json.loads((run / "evaluation.json").read_text())["split"] == "test"
 
 
 def test_evaluate_of_a_missing_run(tmp_path: Path) -> None:

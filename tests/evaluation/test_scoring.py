@@ -143,9 +143,16 @@ def test_calibration_lowers_ece_of_an_overconfident_model(run: Path) -> None:
 
 
 def test_evaluate_other_data_has_galleries_from_there(run: Path, lookbook_folder: Path) -> None:
+    own = (run / "evaluation.json").read_bytes(), (run / "predictions.csv").read_bytes()
     result = evaluate(
         run, lookbook_folder, EvaluateConfig(n_bootstrap=0, gradcam=False), progress=False
     )
+    # Other data goes to its own folder; the run's test evaluation is left as it was.
+    out = run / "evaluations" / lookbook_folder.name
+    assert result.out_dir == out and result.evaluation_json == out / "evaluation.json"
+    assert result.predictions_csv == out / "predictions.csv"
+    assert ((run / "evaluation.json").read_bytes(), (run / "predictions.csv").read_bytes()) == own
+    assert (out / "confusion_matrix.png").is_file()
     ev = result.metrics
     assert ev["split"] == "external" and ev["n"] == 48
     assert (result.headline.split, result.headline.n) == ("external", 48)
@@ -154,9 +161,14 @@ def test_evaluate_other_data_has_galleries_from_there(run: Path, lookbook_folder
     assert ev["temperature"] == stored
     assert ev["calibration"]["source"] == ("none" if stored == 1.0 else "model.json")
     assert Path(ev["image_root"]) == lookbook_folder.resolve()
-    index = json.loads((run / "galleries.json").read_text())
+    index = json.loads((out / "galleries.json").read_text())
     assert index["gradcam"] is False and index["galleries"]
-    assert all((run / g["file"]).is_file() for g in index["galleries"])
+    assert all((out / g["file"]).is_file() for g in index["galleries"])
+    # The same data again: the same folder; other data of the same name: a new one.
+    again = evaluate(
+        run, lookbook_folder, EvaluateConfig(n_bootstrap=0, gallery_size=0), progress=False
+    )
+    assert again.out_dir == out
 
 
 def test_other_data_before_is_raw_and_after_uses_the_stored_temperature(
