@@ -8,6 +8,7 @@ _EXPORTS = {
     "Headline": "stylecast.evaluation.summary",
     "format_evaluation": "stylecast.evaluation.summary",
     "calibration_reason": "stylecast.evaluation.summary",
+    "verdict_sentence": "stylecast.evaluation.summary",
     "FITTED": "stylecast.evaluation.summary",
     "NO_GAIN": "stylecast.evaluation.summary",
     "TemperatureChoice": "stylecast.evaluation.temperature",

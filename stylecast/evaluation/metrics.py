@@ -53,13 +53,15 @@ def classification_metrics(
         y_true: ``(N,)`` integer class indices.
         proba: ``(N, C)`` predicted probabilities; the prediction is the row's argmax.
         class_names: ``C`` names, in column order.
-        n_bootstrap: resamples for the accuracy interval; ``0`` skips it
-            (``accuracy_ci`` is then ``None``).
+        n_bootstrap: resamples for the balanced-accuracy interval; ``0`` skips it
+            (``balanced_accuracy_ci`` is then ``None``).
         seed: seed of the bootstrap, so the interval is reproducible.
         n_bins: equal-width confidence bins for ECE and the reliability diagram.
 
     Returns:
-        ``n``, ``accuracy``, ``accuracy_ci`` (95 % percentile bootstrap ``[lo, hi]``),
+        ``n``, ``accuracy``, ``accuracy_ci`` (95 % Wilson score interval ``[lo, hi]``),
+        ``majority`` (the largest class's share and the one-sided binomial p-value of
+        beating it), ``small_sample`` (too few images to say much),
         ``balanced_accuracy`` and ``balanced_accuracy_ci`` (bootstrap, same seed),
         ``per_class`` (``{name: {precision, recall, f1, support, precision_ci,
         recall_ci}}``, the intervals Wilson 95 %), ``macro_avg`` and ``weighted_avg``
@@ -84,13 +86,9 @@ def classification_metrics(
     correct = (pred == y).astype(np.float64)
 
     accuracy = float(skm.accuracy_score(y, pred))
-    accuracy_ci = (
-        bootstrap_ci(
-            lambda idx: correct[idx].mean(axis=1), n, n_bootstrap=int(n_bootstrap), seed=seed
-        )
-        if n_bootstrap
-        else None
-    )
+    # A closed form (Wilson) holds on small test sets, where a percentile bootstrap
+    # collapses to "100-100" after 20 correct answers.
+    accuracy_ci = wilson_interval(int(correct.sum()), int(n))
     with warnings.catch_warnings():
         # Predicted classes that never occur in y_true are expected on small test sets.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
@@ -138,6 +136,9 @@ def classification_metrics(
 
     ece, reliability = reliability_bins(y, p, int(n_bins))
     return {
+        "accuracy_ci_method": "wilson",
+        "majority": majority_baseline(y, correct, names),
+        "small_sample": small_sample(int(n), accuracy_ci),
         "n": int(n),
         "accuracy": accuracy,
         "accuracy_ci": accuracy_ci,
@@ -154,6 +155,34 @@ def classification_metrics(
         "reliability": reliability,
         "class_names": names,
     }
+
+
+# Fewer test images, or an interval wider than this, and the report says the number is rough.
+SMALL_SAMPLE_N = 50
+SMALL_SAMPLE_WIDTH = 0.2
+
+
+def small_sample(n: int, interval: Sequence[float] | None) -> bool:
+    """Whether a test split is too small to say much (few images, or a wide interval)."""
+    return n < SMALL_SAMPLE_N or (
+        interval is not None and interval[1] - interval[0] > SMALL_SAMPLE_WIDTH
+    )
+
+
+def majority_baseline(y: np.ndarray, correct: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+    """Always answering the largest class: its share, and whether the model beats it.
+
+    ``p_value`` is the one-sided exact binomial test of "accuracy > the majority share":
+    small means the model is better than guessing the largest class.
+    """
+    n = len(y)
+    if n == 0:
+        return {"class": None, "share": None, "p_value": None}
+    counts = np.bincount(y, minlength=len(names))
+    top = int(counts.argmax())
+    share = float(counts[top] / n)
+    test = stats.binomtest(int(correct.sum()), n, min(share, 1.0), alternative="greater")
+    return {"class": names[top], "share": share, "p_value": float(test.pvalue)}
 
 
 def mcnemar_test(correct_a: ArrayLike, correct_b: ArrayLike) -> dict[str, Any]:

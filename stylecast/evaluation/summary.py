@@ -60,6 +60,15 @@ class Headline:
     ece_before: float | None
     temperature: float
     split: str | None
+    majority_class: str | None = None  # always answering it is the baseline to beat
+    majority_share: float | None = None
+    p_vs_majority: float | None = None  # one-sided binomial p of accuracy > majority_share
+    small_sample: bool = False  # too few images to say much
+
+    @property
+    def beats_majority(self) -> bool | None:
+        """Better than always answering the largest class (p < 0.05); None if unknown."""
+        return None if self.p_vs_majority is None else self.p_vs_majority < 0.05
 
     @classmethod
     def from_metrics(
@@ -73,6 +82,7 @@ class Headline:
             before = metrics.get("calibration") or {}
             raw = metrics.get("uncalibrated") or {}
             macro = metrics.get("macro_avg") or {}
+            majority = metrics.get("majority") or {}
             return cls(
                 n=int(metrics["n"]),
                 accuracy=float(metrics["accuracy"]),
@@ -86,6 +96,10 @@ class Headline:
                 ece_before=_number(before.get("ece_before", raw.get("ece"))),
                 temperature=float(metrics.get("temperature", before.get("temperature", 1.0))),
                 split=None if metrics.get("split") is None else str(metrics["split"]),
+                majority_class=majority.get("class"),
+                majority_share=_number(majority.get("share")),
+                p_vs_majority=_number(majority.get("p_value")),
+                small_sample=bool(metrics.get("small_sample", False)),
             )
         except KeyError as exc:
             raise RunError(f"{where} lacks {exc.args[0]!r}; run stylecast evaluate again") from None
@@ -167,6 +181,29 @@ def calibration_reason(cal: Mapping[str, Any], split: str | None = None) -> str:
     return "temperature 1: not fitted (calibration switched off or no separate validation split)"
 
 
+def verdict_sentence(h: Headline) -> str | None:
+    """Better than guessing the largest class or not, with its p-value and the next step."""
+    if h.p_vs_majority is None or h.majority_share is None:
+        return None
+    base = f"always answering {h.majority_class} scores {h.majority_share:.1%}"
+    if h.beats_majority:
+        text = f"better than guessing: {base} (p = {h.p_vs_majority:.2g})."
+    else:
+        text = (
+            f"NOT shown to be better than guessing: {base} (p = {h.p_vs_majority:.2g}). "
+            "Next: check the data (stylecast data check), add images per class, or train "
+            "longer / fine-tune (--mode finetune, --epochs)."
+        )
+    if h.small_sample:
+        text += (
+            f" Only {h.n} images: the accuracy is rough (95% interval "
+            f"{h.accuracy_ci[0]:.0%}-{h.accuracy_ci[1]:.0%}); score more images to say more."
+            if h.accuracy_ci
+            else f" Only {h.n} images: score more to say more."
+        )
+    return text
+
+
 def format_evaluation(metrics: Mapping[str, Any]) -> str:
     """The console summary printed by ``stylecast evaluate``, from ``evaluation.json``'s content."""
     h = Headline.from_metrics(metrics)
@@ -175,6 +212,9 @@ def format_evaluation(metrics: Mapping[str, Any]) -> str:
         f"accuracy: {h.accuracy:.3f}{_ci(h.accuracy_ci)}",
         f"balanced accuracy: {h.balanced_accuracy:.3f}{_ci(h.balanced_accuracy_ci)}",
     ]
+    verdict = verdict_sentence(h)
+    if verdict:
+        lines.append(f"verdict: {verdict}")
     if metrics.get("top_k"):
         lines.append(
             "  ".join(

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from stylecast.errors import StylecastError
-from stylecast.evaluation import FITTED, NO_GAIN, Headline
+from stylecast.evaluation import FITTED, NO_GAIN, Headline, verdict_sentence
 from stylecast.fileio import read_json
 from stylecast.run import RunFolder, RunInfo
 
@@ -76,6 +76,9 @@ def overview_sentences(ev: Mapping[str, Any] | None, headline: Headline | None) 
         f"{headline.accuracy:.0%} of the time{ci_txt}; picking the largest class every time "
         f"would score {_majority_share(ev):.0%}."
     )
+    verdict = verdict_sentence(headline)
+    if verdict:
+        out.insert(0, "Verdict: " + verdict[0].upper() + verdict[1:])
     recalls = {n: ev["per_class"][n]["recall"] for n in names if ev["per_class"][n]["support"]}
     if recalls:
         best = max(recalls, key=recalls.get)

@@ -77,7 +77,9 @@ def test_normalized_confusion_keeps_absent_class_at_zero():
         "recall_ci": None,  # no image of class c: recall has no interval
         "precision_ci": [0.0, pytest.approx(0.7934, abs=1e-4)],  # 0 of 1 predicted c
     }
-    assert m["accuracy_ci"] is None and m["balanced_accuracy_ci"] is None
+    # The accuracy interval is Wilson's closed form (3 of 5 right); no bootstrap, no balanced CI.
+    assert m["accuracy_ci"] == pytest.approx([0.2307, 0.8824], abs=1e-4)
+    assert m["balanced_accuracy_ci"] is None
     # sklearn's balanced accuracy averages recall over classes present in y_true.
     assert m["balanced_accuracy"] == pytest.approx((0.5 + 2 / 3) / 2)
 

@@ -62,7 +62,8 @@ def test_headline_of_classification_metrics() -> None:
     assert h.balanced_accuracy == pytest.approx((1 / 2 + 2 / 3) / 2)
     assert (h.log_loss, h.ece, h.macro_f1) == (m["log_loss"], m["ece"], m["macro_avg"]["f1"])
     # Not an evaluation yet: no split, no interval, nothing before calibration, T = 1.
-    assert (h.split, h.accuracy_ci, h.balanced_accuracy_ci) == (None, None, None)
+    assert (h.split, h.balanced_accuracy_ci) == (None, None)
+    assert h.accuracy_ci == pytest.approx((0.2307, 0.8824), abs=1e-4)  # Wilson, 3 of 5
     assert (h.log_loss_before, h.ece_before, h.temperature) == (None, None, 1.0)
 
 
@@ -179,3 +180,31 @@ def test_calibration_reason(cal: dict, expected: str) -> None:
     from stylecast.evaluation import calibration_reason
 
     assert calibration_reason(cal, "test") == expected
+
+
+def test_verdict_against_the_majority_baseline() -> None:
+    from stylecast.evaluation import classification_metrics, verdict_sentence
+
+    y = np.array([0] * 40 + [1] * 20)
+    good = np.eye(2)[y] * 0.8 + 0.1  # every image right
+    h = Headline.from_metrics(classification_metrics(y, good, ["FW", "SS"], n_bootstrap=0))
+    assert (h.majority_class, h.majority_share) == ("FW", pytest.approx(40 / 60))
+    assert h.p_vs_majority < 1e-6 and h.beats_majority and h.small_sample is False
+    assert verdict_sentence(h).startswith("better than guessing: always answering FW scores 66.7%")
+    # 58% right against a 51% majority on 45 images: the run the issue describes.
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 23 + [1] * 22)
+    right = np.zeros(45, bool)
+    right[rng.choice(45, 26, replace=False)] = True
+    pred = np.where(right, y, 1 - y)
+    h = Headline.from_metrics(
+        classification_metrics(y, np.eye(2)[pred] * 0.6 + 0.2, ["FW", "SS"], n_bootstrap=0)
+    )
+    assert h.beats_majority is False and h.small_sample is True
+    text = verdict_sentence(h)
+    assert text.startswith("NOT shown to be better than guessing: always answering FW scores 51.1%")
+    assert "Next: check the data" in text and "Only 45 images: the accuracy is rough" in text
+    assert "verdict: NOT shown" in format_evaluation(
+        classification_metrics(y, np.eye(2)[pred] * 0.6 + 0.2, ["FW", "SS"], n_bootstrap=0)
+        | {"split": "test", "temperature": 1.0}
+    )

@@ -145,3 +145,16 @@ def test_reproduce_commands_from_run_info(tmp_path: Path) -> None:
         f"stylecast explain {run.path} IMAGE",
         f"stylecast report {run.path}",
     ]
+
+
+def test_overview_opens_with_a_verdict() -> None:
+    ev = _evaluation() | {"majority": {"class": "FallWinter", "share": 0.6, "p_value": 0.012}}
+    text = overview_sentences(ev, Headline.from_metrics(ev))
+    assert text[0] == (
+        "Verdict: Better than guessing: always answering FallWinter scores 60.0% (p = 0.012)."
+    )
+    weak = ev | {"majority": {"class": "FallWinter", "share": 0.6, "p_value": 0.21}}
+    text = overview_sentences(weak, Headline.from_metrics(weak))
+    assert text[0].startswith("Verdict: NOT shown to be better than guessing")
+    assert "Next: check the data (stylecast data check)" in text[0]
+    assert text[1].startswith("On 20 held-out test images")
