@@ -22,7 +22,7 @@ import pandas as pd
 from stylecast.errors import DataError, RunError
 from stylecast.evaluation.metrics import mcnemar_test
 from stylecast.evaluation.summary import Headline
-from stylecast.fileio import atomic_write_json, read_json
+from stylecast.fileio import atomic_write_json
 from stylecast.run import RunFolder
 
 __all__ = ["CompareResult", "PairTest", "RunSummary", "compare", "format_comparison"]
@@ -88,8 +88,17 @@ def _load(run: Path) -> tuple[Headline, pd.DataFrame]:
             f"{run} has not been evaluated (no {RunFolder.EVALUATION}/{RunFolder.PREDICTIONS}): "
             f"run `stylecast evaluate {run}` first"
         )
-    headline = Headline.from_metrics(read_json(ev_json), str(ev_json))
-    preds = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
+    headline = Headline.from_metrics(
+        folder.read_json_if_present(RunFolder.EVALUATION), str(ev_json)
+    )
+    try:
+        preds = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
+    except (
+        ValueError,
+        OSError,
+        UnicodeDecodeError,
+    ) as exc:  # pandas' parser errors are ValueErrors
+        raise RunError(f"{pred_csv} is unreadable ({exc}); re-run evaluate") from None
     missing = {"path", "true", "predicted"} - set(preds.columns)
     if missing:
         raise RunError(f"{pred_csv} lacks columns {sorted(missing)}; re-run evaluate")

@@ -78,6 +78,10 @@ class Headline:
 
         A missing number raises RunError naming ``where``.
         """
+        if not isinstance(metrics, Mapping):
+            raise RunError(
+                f"{where} is malformed (not a JSON object); run stylecast evaluate again"
+            )
         try:
             before = metrics.get("calibration") or {}
             raw = metrics.get("uncalibrated") or {}

@@ -171,3 +171,24 @@ def test_compare_cli_failures(case: str, two_runs: tuple[Path, Path], tmp_path: 
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert ("does not exist" if case == "missing" else "has not been evaluated") in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (
+            lambda r: (r / "evaluation.json").write_text("{not json"),
+            "evaluation.json is unreadable",
+        ),
+        (lambda r: (r / "evaluation.json").write_text("[]"), "evaluation.json is malformed"),
+        (lambda r: (r / "evaluation.json").write_text("{}"), "evaluation.json lacks 'n'"),
+        (lambda r: (r / "predictions.csv").write_bytes(b'"a,\n"b'), r"predictions.csv (is unreadable|lacks columns)"),
+    ],
+)
+def test_damaged_evaluation_files_are_one_clear_error(
+    two_runs: tuple[Path, Path], damage, match: str
+) -> None:
+    run_a, run_b = two_runs
+    damage(run_b)
+    with pytest.raises((RunError, DataError), match=match):
+        compare([run_a, run_b])
