@@ -3,6 +3,7 @@
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
+    "accuracy_by": "stylecast.evaluation.breakdown",
     "EvaluationResult": "stylecast.evaluation.scoring",
     "evaluate": "stylecast.evaluation.scoring",
     "Headline": "stylecast.evaluation.summary",

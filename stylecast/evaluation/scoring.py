@@ -29,6 +29,7 @@ import pandas as pd
 from stylecast.config import EvaluateConfig
 from stylecast.data import ImageCache, discover, prepare_images
 from stylecast.errors import DataError
+from stylecast.evaluation.breakdown import accuracy_by
 from stylecast.evaluation.calibration import softmax
 from stylecast.evaluation.metrics import classification_metrics
 from stylecast.evaluation.summary import (
@@ -180,7 +181,6 @@ def evaluate(
         # through run.json, so it follows the data when the run is pointed elsewhere.
         "image_root": str(rows.image_root.resolve()),
     }
-    atomic_write_json(out.evaluation_file, metrics)
 
     pred = proba.argmax(1)
     table = pd.DataFrame(
@@ -197,6 +197,8 @@ def evaluate(
     extras = [c for c in scored.columns if c not in ("path", "relpath", "label", "split")]
     for c in extras:
         table[c] = scored[c].to_numpy()
+    metrics["breakdown"] = accuracy_by(table)
+    atomic_write_json(out.evaluation_file, metrics)
     atomic_write_text(out.predictions_file, table.to_csv(index=False))
     _write_figures(out.path, metrics)
     if cfg.gallery_size > 0:
