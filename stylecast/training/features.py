@@ -8,17 +8,28 @@ second run or every tuning trial reuses the features, and nothing stale is ever 
 from __future__ import annotations
 
 import hashlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
+from stylecast.config import TrainConfig
 from stylecast.data import ImageCache
 from stylecast.fileio import atomic_path
-from stylecast.training.context import PhaseContext
+from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.tensors import augment_batch, to_input
 
-__all__ = ["compute_features", "feature_cache_file"]
+__all__ = ["RunFeatures", "compute_features", "feature_cache_file", "run_features", "weights_key"]
+
+
+def weights_key(model: nn.Module, cfg: TrainConfig) -> str:
+    """The ``weights_digest`` part of the cache key for ``model`` as ``cfg`` built it."""
+    from stylecast.models import state_dict_digest
+
+    return state_dict_digest(model) if cfg.weights or cfg.pretrained else "random"
 
 
 def feature_cache_file(
@@ -91,3 +102,52 @@ def compute_features(
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, feats)
     return feats
+
+
+@dataclass(frozen=True)
+class RunFeatures:
+    """Plain-view pooled features (``x``) and label indices (``y``) per split name."""
+
+    classes: list[str]
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+
+
+def run_features(
+    data: str | os.PathLike[str],
+    cfg: TrainConfig,
+    *,
+    splits_csv: str | os.PathLike[str],
+    splits: tuple[str, ...] = ("train", "val", "test"),
+    cache: ImageCache | None = None,
+    progress: bool = False,
+) -> RunFeatures:
+    """The frozen backbone's features of a run's splits (its ``splits.csv``), through the cache.
+
+    The backbone is built as :func:`~stylecast.training.train` builds it (same seed, so the
+    same cache key): what a head-mode run computed is read back, and a split it never
+    needed (test) is computed once and cached. Baselines fit on exactly the head's inputs.
+    """
+    from stylecast.data import prepare_run_data
+    from stylecast.models import create_model, preprocessing_for
+
+    cache = cache or ImageCache()
+    torch.manual_seed(cfg.seed)
+    rd = prepare_run_data(data, cfg, splits_csv=splits_csv, cache=cache, progress=progress)
+    model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
+    ctx = PhaseContext(
+        model=model,
+        rd=rd,
+        cfg=cfg,
+        prep=preprocessing_for(cfg.model, cfg.img_size),
+        device=torch.device("cpu"),
+        progress=Progress(progress),
+        cache=cache,
+    )
+    key = weights_key(model, cfg)
+    idx = {s: rd.indices(s) for s in splits}
+    return RunFeatures(
+        classes=list(rd.classes),
+        x={s: compute_features(ctx, i, view=0, weights_digest=key) for s, i in idx.items()},
+        y={s: rd.y[i] for s, i in idx.items()},
+    )

@@ -151,6 +151,7 @@ def test_resume_refuses_other_data_a_finished_run_and_a_plain_folder(
     ):
         train(tmp_path, None, run, resume=True)
     (run / "model.json").write_text("{}")
+    (run / "model.safetensors").write_bytes(b"")
     with pytest.raises(RunError, match="already complete; nothing to resume"):
         train(None, None, run, resume=True)
     with pytest.raises(RunError, match=r"not a stylecast run folder \(no config.yaml/run.json\)"):
