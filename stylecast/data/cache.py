@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stylecast.data.decode import info_context, inspect_many
+from stylecast.data.decode import facts_context, info_context, inspect_many
+from stylecast.data.entries import (
+    ENTRY_FORMAT,
+    check_entry,
+    compact,
+    copy_rows,
+    row_checksums,
+    shared_rows,
+)
 from stylecast.data.store import FileIndex
 from stylecast.errors import DataError
-from stylecast.fileio import atomic_path, atomic_write_json, read_json
+from stylecast.fileio import atomic_path, atomic_write_json
 
 __all__ = [
     "ImageCache",
@@ -62,8 +71,10 @@ class ImageCache:
     hashes the rows' content digests in order, the size, the fill colour and everything
     that changes decoding: the preprocessing version, Pillow's version, the pixel limit
     and the minimum side); ``<key>.json`` lists every row's digest and whether it was
-    readable, so another table sharing images copies their rows instead of decoding again.
-    ``<root>/index.sqlite3`` caches file digests and per-image facts.
+    readable, so another table sharing images copies their rows instead of decoding again,
+    and a checksum per stored image, so a damaged entry is found and rebuilt
+    (:mod:`stylecast.data.entries`). ``<root>/index.sqlite3`` caches file digests and
+    per-image facts.
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -102,7 +113,7 @@ def inspect_files(
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Facts about every file (see :func:`inspect_image`), from the cache's index when known."""
-    ctx = info_context()
+    ctx = facts_context()
     known = cache.index.infos(digests, ctx)
     todo: dict[str, str] = {}
     for p, d in zip(paths, digests, strict=True):
@@ -123,37 +134,9 @@ def inspect_files(
     return [known[d] for d in digests]
 
 
-def _cached_rows(
-    cache: ImageCache, size: int, fill: int, needed: set[str], *, prefer: Sequence[Path] = ()
-) -> dict[str, tuple[Path, int]]:
-    """Where already-decoded pixels of ``needed`` digests sit in other cache entries."""
-    folder = cache.root / "decoded" / f"{size}px"
-    if not needed or not folder.is_dir():
-        return {}
-    ctx = info_context()
-    metas = [p.with_suffix(".json") for p in prefer]
-    others = sorted(folder.glob("*.json"), key=lambda p: -p.stat().st_mtime)
-    metas += [m for m in others if m not in metas]
-    found: dict[str, tuple[Path, int]] = {}
-    for meta_path in metas:
-        try:
-            meta = read_json(meta_path)
-        except (OSError, ValueError):
-            continue
-        if meta.get("ctx") != ctx or meta.get("fill") != fill or "digests" not in meta:
-            continue
-        npy = meta_path.with_suffix(".npy")
-        if not npy.is_file():
-            continue
-        row = 0
-        for d, ok in zip(meta["digests"], meta["ok"], strict=False):
-            if ok:
-                if d in needed and d not in found:
-                    found[d] = (npy, row)
-                row += 1
-        if len(found) == len(needed):
-            break
-    return found
+def _say(text: str) -> None:
+    # Said also without a progress bar: a cache that was repaired is worth knowing about.
+    print(text, file=sys.stderr, flush=True)
 
 
 def prepare_images(
@@ -170,45 +153,89 @@ def prepare_images(
 
     Unreadable files are dropped from the returned table and listed in ``skipped``.
     Images already decoded at this size for another table are copied, not decoded.
+    An existing entry is verified before use (its shape and size, a checksum per image);
+    a damaged one is rebuilt from the images, and a line on stderr says so.
     """
     cache = cache or ImageCache()
     paths = table["path"].tolist()
     digests = cache.digests(paths, progress=progress)
     key = cache.key(digests, img_size, fill)
     npy, meta_path = cache.paths(key, img_size)
-    ctx = info_context()
-    if npy.is_file() and meta_path.is_file():
-        try:
-            meta = read_json(meta_path)
-            ok = np.array(meta["ok"], dtype=bool)
-            pixels = np.load(npy, mmap_mode="r")
-            if len(ok) == len(paths) and pixels.shape[0] == int(ok.sum()):
-                infos = _infos_for(
-                    cache, paths, digests, ok, meta, workers=workers, progress=progress
-                )
-                return _prepared(table, pixels, digests, ok, infos, npy=npy)
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged entry is rebuilt below
-    known = cache.index.infos(digests, ctx)
+    state = check_entry(npy, meta_path, digests, size=img_size, fill=fill)
+    if state.pixels is not None and state.ok is not None and state.meta is not None:
+        infos = _infos_for(
+            cache, paths, digests, state.ok, state.meta, workers=workers, progress=progress
+        )
+        return _prepared(table, state.pixels, digests, state.ok, infos, npy=npy)
+    # The rows of a damaged entry that still match their checksums are copied, not decoded.
+    prefer = [*_prefer, npy] if state.meta is not None else list(_prefer)
+    job = _Build(paths, digests, npy, meta_path, img_size, fill)
+    ok, meta, known, damaged = _build(cache, job, prefer, workers=workers, progress=progress)
+    if state.problem:
+        _say(
+            f"cache entry {key[:12]} ({img_size} px) was damaged ({state.problem}); "
+            "rebuilt from the images"
+        )
+    for f, n in damaged.items():
+        if f != npy:
+            _say(
+                f"cache entry {f.stem[:12]} ({img_size} px): {n} image(s) did not match their "
+                "checksums, so they were decoded again from the images"
+            )
+    pixels = np.load(npy, mmap_mode="r")
+    infos = _infos_for(
+        cache, paths, digests, ok, meta, workers=workers, progress=progress, known=known
+    )
+    return _prepared(table, pixels, digests, ok, infos, npy=npy)
+
+
+@dataclass(frozen=True)
+class _Build:
+    """One cache entry to write: the table's files and digests, where, at which size."""
+
+    paths: list[str]
+    digests: list[str]
+    npy: Path
+    meta_path: Path
+    size: int
+    fill: int
+
+
+def _build(
+    cache: ImageCache,
+    job: _Build,
+    prefer: Sequence[Path],
+    *,
+    workers: int | None,
+    progress: bool,
+) -> tuple[np.ndarray, dict[str, Any], dict[str, dict[str, Any]], dict[Path, int]]:
+    """Write the entry: verified rows copied from other entries, the rest decoded.
+
+    Returns the readable mask, the metadata, what is known of each file and the number of
+    rows per other entry that failed their checksums.
+    """
+    paths, digests, npy = job.paths, job.digests, job.npy
+    facts = facts_context()
+    known = cache.index.infos(digests, facts)
     ok = np.array([known.get(d, {}).get("ok", True) for d in digests], dtype=bool)
     wanted = {d for d, k in zip(digests, ok, strict=True) if k}
-    sources = _cached_rows(cache, img_size, fill, wanted, prefer=_prefer)
-    to_decode: dict[str, str] = {}
-    for p, d, k in zip(paths, digests, ok, strict=True):
-        if k and d not in sources:
-            to_decode.setdefault(d, p)
+    ctx = info_context()
+    sources = shared_rows(npy.parent, ctx, job.fill, wanted, prefer=prefer)
     rows_of: dict[str, list[int]] = {}
     for i, d in enumerate(digests):
         rows_of.setdefault(d, []).append(i)
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(npy) as tmp:
-            full = np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.uint8, shape=(len(paths), img_size, img_size, 3)
-            )
-            _copy_rows(full, sources, rows_of)
+            shape = (len(paths), job.size, job.size, 3)
+            full = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            failed, damaged = copy_rows(full, sources, rows_of)
+            to_decode: dict[str, str] = {}
+            for p, d, k in zip(paths, digests, ok, strict=True):
+                if k and (d not in sources or d in failed):
+                    to_decode.setdefault(d, p)
             fresh: dict[str, dict[str, Any]] = {}
-            jobs = [(p, img_size, fill) for p in to_decode.values()]
+            jobs = [(p, job.size, job.fill) for p in to_decode.values()]
             results = inspect_many(jobs, workers=workers, progress=progress, desc="decode")
             for d, (arr, info) in zip(to_decode, results, strict=True):
                 fresh[d] = info
@@ -216,7 +243,7 @@ def prepare_images(
                     ok[rows_of[d]] = False
                 else:
                     full[rows_of[d]] = arr
-            cache.index.put_infos(fresh, ctx)
+            cache.index.put_infos(fresh, facts)
             known.update(fresh)
             if not ok.any():
                 first = next(
@@ -225,12 +252,18 @@ def prepare_images(
                 )
                 raise DataError(f"none of the {len(paths)} images could be read; first: {first}")
             if not ok.all():
-                _compact(full, ok, tmp)
+                compact(full, ok, tmp)
             del full
+            written = np.load(tmp, mmap_mode="r")
+            crcs = row_checksums(written)
+            stored = list(written.shape)
+            del written
         meta = {
+            "format": ENTRY_FORMAT,
             "ctx": ctx,
-            "size": img_size,
-            "fill": fill,
+            "size": job.size,
+            "fill": job.fill,
+            "shape": stored,
             "digests": digests,
             "ok": ok.tolist(),
             "failed": {
@@ -238,48 +271,15 @@ def prepare_images(
                 for i, d in enumerate(digests)
                 if not ok[i]
             },
+            "rows_crc32": crcs,
         }
-        atomic_write_json(meta_path, meta)
+        atomic_write_json(job.meta_path, meta)
     except OSError as exc:
         raise DataError(
             f"cannot write the image cache in {cache.root} ({exc.strerror or exc}); set "
             "STYLECAST_CACHE to a writable folder with room for the decoded images"
         ) from None
-    pixels = np.load(npy, mmap_mode="r")
-    infos = _infos_for(
-        cache, paths, digests, ok, meta, workers=workers, progress=progress, known=known
-    )
-    return _prepared(table, pixels, digests, ok, infos, npy=npy)
-
-
-def _copy_rows(
-    out: np.ndarray, sources: dict[str, tuple[Path, int]], rows_of: dict[str, list[int]]
-) -> None:
-    by_file: dict[Path, list[tuple[int, str]]] = {}
-    for d, (f, row) in sources.items():
-        by_file.setdefault(f, []).append((row, d))
-    for f, items in by_file.items():
-        src = np.load(f, mmap_mode="r")
-        items.sort()
-        for start in range(0, len(items), 256):
-            part = items[start : start + 256]
-            block = np.asarray(src[[r for r, _ in part]])
-            for k, (_, d) in enumerate(part):
-                out[rows_of[d]] = block[k]
-
-
-def _compact(full: np.ndarray, ok: np.ndarray, tmp: Path) -> None:
-    """Rewrite ``tmp`` with only the readable rows (rare: only when files are broken)."""
-    keep = np.flatnonzero(ok)
-    part = tmp.with_name(tmp.name + ".part")
-    out = np.lib.format.open_memmap(
-        part, mode="w+", dtype=np.uint8, shape=(len(keep),) + full.shape[1:]
-    )
-    for start in range(0, len(keep), 256):
-        out[start : start + 256] = full[keep[start : start + 256]]
-    out.flush()
-    del out
-    os.replace(part, tmp)
+    return ok, meta, known, damaged
 
 
 def _infos_for(
@@ -294,7 +294,7 @@ def _infos_for(
     known: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Per-row facts; unusable rows fall back to the reason stored in the cache entry."""
-    known = dict(known) if known is not None else cache.index.infos(digests, info_context())
+    known = dict(known) if known is not None else cache.index.infos(digests, facts_context())
     failed = meta.get("failed", {})
     for i, d in enumerate(digests):
         if not ok[i] and d not in known and str(i) in failed:

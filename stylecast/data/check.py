@@ -23,7 +23,7 @@ from stylecast.data.dupes import (
     find_near_duplicates,
     keep_one_per_cluster,
 )
-from stylecast.data.sources import Dataset, discover
+from stylecast.data.sources import Dataset, discover, resolve_group_column
 from stylecast.errors import DataError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 
@@ -87,13 +87,7 @@ def check_data(
     if workers is not None and workers < 1:
         raise DataError(f"workers must be at least 1, got {workers}")
     ds = discover(data)
-    if group_column is None and "group" in ds.table.columns:
-        group_column = "group"
-    if group_column is not None and group_column not in ds.table.columns:
-        raise DataError(
-            f"group column {group_column!r} is not in the data; columns are "
-            f"{', '.join(c for c in ds.table.columns if c != 'path')}"
-        )
+    group_column = resolve_group_column(ds, group_column)
     cache = cache or ImageCache()
     paths = ds.table["path"].tolist()
     digests = cache.digests(paths, progress=progress)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stylecast.data.dupes import COLOUR_TOLERANCE, Duplicates, cross_split_pairs
-from stylecast.data.sources import SPLITS, Dataset
+from stylecast.data.sources import SPLITS, Dataset, printable_path
 
 __all__ = ["build_report", "format_report", "MAX_LISTED"]
 
@@ -70,13 +70,19 @@ def build_report(
     keep: np.ndarray | None,
     group_column: str | None,
 ) -> dict[str, Any]:
-    """Everything the check found, as plain JSON types (``infos``, ``digests``: readable rows)."""
+    """Everything the check found, as plain JSON types (``infos``, ``digests``: readable rows).
+
+    ``skipped`` are the files that could not be used as images; the inputs the source left
+    out before (``ds.skipped``: blank labels, folders, dangling symlinks, unreadable
+    names, ...) come first in the report's list and count as files.
+    """
+    skipped = [*ds.skipped, *skipped]
     classes = _counts(readable["label"])
     present = [v for v in classes.values() if v > 0]
     report: dict[str, Any] = {
-        "source": str(ds.source),
+        "source": printable_path(ds.source),
         "kind": ds.kind,
-        "n_files": int(len(ds.table)),
+        "n_files": int(len(ds.table) + len(ds.skipped)),
         "n_images": int(len(readable)),
         "n_skipped": len(skipped),
         "classes": classes,

@@ -26,6 +26,7 @@ from stylecast.errors import DataError
 __all__ = [
     "MIN_SIDE",
     "PREPROCESS_VERSION",
+    "facts_context",
     "info_context",
     "inspect_image",
     "inspect_many",
@@ -45,22 +46,39 @@ class _BadImage(Exception):
         self.reason = reason
 
 
+def _looks_like_text(head: bytes) -> str | None:
+    """``head`` as text when it is UTF-8 of printable characters (a cut-off last one allowed)."""
+    if b"\0" in head:
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":
+            return None
+        text = head[: exc.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    if all(c.isprintable() or c in "\t\n\r\f\v" for c in text):
+        return text
+    return None
+
+
 def _sniff(path: Path) -> str:
-    """Why a file that Pillow cannot identify is not an image, in words."""
+    """Why a file that Pillow cannot identify is not an image, in words.
+
+    Its bytes are never echoed (they may be anything: a terminal escape, a secret).
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(512)
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
-    if b"\0" not in head:
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None:
-            what = "HTML" if "<html" in text.lower() or "<!doctype" in text.lower() else "text"
-            return f"the file holds {what}, not an image"
-    return f"unknown content (starts with {head[:8].hex()})"
+    text = _looks_like_text(head)
+    if text is None:
+        return "not an image (unknown binary)"
+    start = text.lstrip().lower()
+    if start.startswith(("<!doctype", "<html")):
+        return "not an image (HTML: a web page saved under an image name?)"
+    return "not an image (text)"
 
 
 def _open_rgb(path: Path) -> tuple[Image.Image, dict[str, Any]]:
@@ -169,6 +187,16 @@ def info_context() -> str:
         f"v{PREPROCESS_VERSION}:pil{PIL.__version__}:imagehash{imagehash.__version__}:"
         f"max{Image.MAX_IMAGE_PIXELS}:min{MIN_SIDE}"
     )
+
+
+# Bumped whenever what inspecting a file reports changes (its wording included), so facts
+# cached in the index under an older wording are found again; decoded pixels stay valid.
+_FACTS_VERSION = 2
+
+
+def facts_context() -> str:
+    """:func:`info_context` plus the version of what inspecting reports (the index's key)."""
+    return f"{info_context()}:facts{_FACTS_VERSION}"
 
 
 def inspect_image(job: tuple[str, int | None, int]) -> tuple[np.ndarray | None, dict[str, Any]]:

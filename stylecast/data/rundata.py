@@ -9,7 +9,8 @@ check's report plus ``split`` (and ``dropped_duplicates``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from stylecast.data.dupes import (
     keep_one_per_cluster,
     restrict,
 )
-from stylecast.data.sources import SPLITS, Dataset, discover
+from stylecast.data.sources import SPLITS, Dataset, discover, resolve_group_column
 from stylecast.data.split import group_ids, split_dataset
 from stylecast.errors import DataError
 
@@ -85,15 +86,18 @@ def prepare_run_data(
     Near-duplicates (``cfg.dup_threshold``) are kept in one split with their group, or
     left out but one with ``cfg.drop_duplicates``. A new split is checked for leakage:
     more than ``cfg.max_leakage`` near-duplicate pairs across splits raise ``DataError``.
+    Without ``cfg.group_column``, a manifest's ``group`` column groups the split (as in
+    ``data check``; with ``progress``, one line on stderr says so).
     """
-    group_column = cfg.group_column
     cache = cache or ImageCache()
-
     ds = discover(data)
-    if group_column is not None and group_column not in ds.table.columns:
-        raise DataError(
-            f"group column {group_column!r} is not in the data; columns are "
-            f"{', '.join(c for c in ds.table.columns if c != 'path')}"
+    group_column = resolve_group_column(ds, cfg.group_column)
+    new_split = splits_csv is None and "split" not in ds.table.columns
+    if cfg.group_column is None and group_column is not None and new_split and progress:
+        print(
+            f"grouping by the manifest's {group_column!r} column; --group-column to choose another",
+            file=sys.stderr,
+            flush=True,
         )
     prepared = prepare_images(ds.table, cfg.img_size, cache=cache, fill=_FILL, progress=progress)
     table = prepared.table.copy()
@@ -137,6 +141,8 @@ def prepare_run_data(
     final = table[keep].reset_index(drop=True)
     final["split"] = split[keep]
     prepared_final = subset_images(prepared, keep, img_size=cfg.img_size, fill=_FILL, cache=cache)
+    # The run's skipped list: inputs the source left out, then files that are not images.
+    prepared_final = replace(prepared_final, skipped=[*ds.skipped, *prepared.skipped])
     classes = list(ds.classes)
     missing = [
         c for c in classes if not ((final["label"] == c) & (final["split"] == "train")).any()
@@ -154,7 +160,7 @@ def prepare_run_data(
         keep=dup_keep if cfg.drop_duplicates else None,
         group_column=group_column,
     )
-    check["split"] = _split_summary(final, how, cfg, leakage)
+    check["split"] = _split_summary(final, how, cfg, leakage, group_column=group_column)
     if dropped:
         check["dropped_duplicates"] = dropped
     return RunData(ds, prepared_final, final, classes, y, check, dropped)
@@ -189,10 +195,14 @@ def _leakage(
 
 
 def _split_summary(
-    final: pd.DataFrame, how: str, cfg: TrainConfig, leakage: dict[str, Any]
+    final: pd.DataFrame,
+    how: str,
+    cfg: TrainConfig,
+    leakage: dict[str, Any],
+    *,
+    group_column: str | None,
 ) -> dict[str, Any]:
-    """The ``split`` part of the run's ``data_check.json``."""
-    group_column = cfg.group_column
+    """The ``split`` part of the run's ``data_check.json`` (``group_column``: the one used)."""
     counts = pd.crosstab(final["label"], final["split"])
     out: dict[str, Any] = {
         "strategy": how,
@@ -200,6 +210,8 @@ def _split_summary(
         "val_fraction": float(cfg.val_fraction),
         "test_fraction": float(cfg.test_fraction),
         "group_column": group_column,
+        # Given (--group-column), or the manifest's 'group' column used by default.
+        "group_column_from": "config" if cfg.group_column else "default" if group_column else None,
         "grouped_by": [*([group_column] if group_column else []), "near-duplicates"],
         "dup_threshold": int(cfg.dup_threshold),
         "counts": {

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image
+from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image, printable_path
 from stylecast.errors import DataError
 from stylecast.evaluation import softmax
 from stylecast.models import load_model
@@ -109,6 +109,10 @@ def predict(
         raise DataError("no images to predict: give image files or folders holding images")
     good, skipped = [], []
     for f in files:
+        if printable_path(f) != str(f):  # a name that is not UTF-8 cannot go into the table
+            reason = "unreadable name: not valid UTF-8 (its bytes shown as \\xNN); rename it"
+            skipped.append({"path": printable_path(f), "reason": reason})
+            continue
         try:
             good.append((f, load_image(f)))
         except DataError as exc:

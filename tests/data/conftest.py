@@ -6,6 +6,7 @@ Session-scoped, so each is generated (and the dirty run trained) once for all mo
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -122,3 +123,25 @@ def dirty_run(dirty_lookbook: Path, tmp_path_factory: pytest.TempPathFactory) ->
     assert res.returncode == 0, res.stderr
     assert "skipped 1 unreadable file(s)" in res.stdout
     return run
+
+
+def write_unreadable_name(folder: Path, data: bytes, name: bytes = b"caf\xe9.jpg") -> str:
+    """A file whose name is not valid UTF-8 (Linux allows any bytes); its str path."""
+    raw = os.path.join(os.fsencode(folder), name)
+    with open(raw, "wb") as f:
+        f.write(data)
+    return os.fsdecode(raw)
+
+
+@pytest.fixture(scope="session")
+def leaky(lookbook_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ImageFolder with inputs that used to vanish or stop everything (issue #11)."""
+    root = tmp_path_factory.mktemp("leaky")
+    for label in ("FallWinter", "SpringSummer"):
+        shutil.copytree(lookbook_folder / label, root / label)
+    good = (root / "FallWinter" / "FallWinter_0000.jpg").read_bytes()
+    write_unreadable_name(root / "FallWinter", good)
+    (root / "SpringSummer" / "gone.jpg").symlink_to(root / "nowhere.jpg")
+    (root / "SpringSummer" / "gone.txt").symlink_to(root / "nowhere.txt")
+    (root / "stray.jpg").write_bytes(good)
+    return root

@@ -140,7 +140,8 @@ def test_data_check_prints_counts_and_writes_json(messy: Path, tmp_path: Path) -
     assert "b/actually_png.jpg is PNG" in out
     assert "rotated by EXIF orientation: 1" in out
     assert "converted to RGB: 1 16-bit, 1 CMYK, 1 alpha, 1 grayscale, 2 palette" in out
-    assert "a/page.jpg: the file holds HTML, not an image" in out
+    # The wording changed with issue #11 (never echo a file's bytes): "not an image (HTML...".
+    assert "a/page.jpg: not an image (HTML: a web page saved under an image name?)" in out
     report = json.loads((tmp_path / "data_check.json").read_text())  # the default --out
     assert "report: data_check.json" in out
     assert {s["path"]: s["kind"] for s in report["skipped"]} == BAD_FILES
@@ -187,6 +188,41 @@ def test_data_check_writes_a_clean_manifest(dirty_lookbook: Path, tmp_path: Path
     assert m["path"].iloc[0].startswith("../../")  # relative to the new manifest
     assert not m["path"].str.endswith(("dup.jpg", "broken.jpg")).any()
     assert len(discover(clean)) == 48
+
+
+def test_check_counts_and_lists_every_input_the_source_left_out(
+    leaky: Path, cache: ImageCache
+) -> None:
+    report = check_data(leaky, progress=False, cache=cache, workers=1).report
+    assert report["n_files"] == 51 and report["n_images"] == 48 and report["n_skipped"] == 3
+    assert report["skipped_by_kind"] == {"dangling_symlink": 1, "no_label": 1, "unreadable_name": 1}
+    assert [s["path"] for s in report["skipped"]] == [
+        "stray.jpg",
+        "FallWinter/caf\\xe9.jpg",
+        "SpringSummer/gone.jpg",
+    ]
+    assert report["ignored_files"] == {"count": 1, "first": ["SpringSummer/gone.txt"]}
+    text = format_report(report)
+    assert "readable: 48, skipped: 3" in text
+    assert "skipped files (dangling_symlink 1, no_label 1, unreadable_name 1):" in text
+    assert "  FallWinter/caf\\xe9.jpg: unreadable name: not valid UTF-8" in text
+
+
+def test_data_check_of_a_folder_with_an_unreadable_name_goes_on(
+    leaky: Path, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.csv"
+    res = run_cli("data", "check", str(leaky), "--quiet", "--manifest", str(clean), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "readable: 48, skipped: 3" in res.stdout
+    assert "FallWinter/caf\\xe9.jpg: unreadable name" in res.stdout
+    report = json.loads((tmp_path / "data_check.json").read_text(encoding="utf-8"))
+    assert report["skipped"][1] == {
+        "path": "FallWinter/caf\\xe9.jpg",
+        "kind": "unreadable_name",
+        "reason": "unreadable name: not valid UTF-8 (its bytes shown as \\xNN); rename the file",
+    }
+    assert len(pd.read_csv(clean, dtype=str)) == 48
 
 
 @pytest.mark.realdata

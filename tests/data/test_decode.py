@@ -95,3 +95,35 @@ def test_info_context_names_what_changes_the_facts() -> None:
     ctx = info_context()
     assert ctx.startswith(f"v{PREPROCESS_VERSION}:pil")
     assert ctx.endswith(f":max{Image.MAX_IMAGE_PIXELS}:min{MIN_SIDE}") and MIN_SIDE == 8
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\n  <!DOCTYPE html><html><body>403 Forbidden</body></html>", "HTML"),
+        (b"\xef\xbb\xbf<html lang='fr'>caf\xc3\xa9</html>", "HTML"),
+        (b"404 page not found: see <html> below\n", "text"),
+        (b"x" * 16 + b"\n" + b"path,label\ncaf\xc3\xa9.jpg,FW\n" * 40, "text"),  # cut in an é
+        (b"SECRET-TOKEN-\x1b[31m" + bytes(range(256)), "unknown binary"),
+        (b"\xde\xad\xbe\xef" * 20, "unknown binary"),
+        (b"PK\x03\x04" + b"\0" * 60, "unknown binary"),  # a zip file
+    ],
+)
+def test_a_non_image_is_named_by_its_kind_and_its_bytes_are_never_echoed(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    f = tmp_path / "look.jpg"
+    f.write_bytes(content)
+    _, info = inspect_image((str(f), None, 0))
+    assert info == {"ok": False, "kind": "not_image", "reason": info["reason"]}
+    assert info["reason"].startswith(f"not an image ({reason}")
+    assert content[:8].hex() not in info["reason"] and "SECRET" not in info["reason"]
+    with pytest.raises(DataError, match=r"look\.jpg: not an image \("):
+        load_image(f)
+
+
+def test_facts_context_moves_with_the_wording_of_what_inspecting_reports() -> None:
+    from stylecast.data.decode import facts_context
+
+    assert facts_context().startswith(info_context() + ":facts")
+    assert facts_context() != info_context()

@@ -13,6 +13,7 @@ import pytest
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache, check_data, discover, prepare_images, prepare_run_data
 from stylecast.errors import ConfigError, DataError
+from tests.conftest import run_cli
 from tests.data.conftest import PLANTED
 
 
@@ -179,3 +180,73 @@ def test_real_data_grouped_split_keeps_products_together(fpi_season: Path) -> No
     sizes = rd.check["split"]["sizes"]
     assert sizes["test"] == pytest.approx(0.15 * 3582, rel=0.05)
     assert rd.check["split"]["pairs_across_splits"] == 0
+
+
+# --------------------------------------------------------------------------- issue #11
+
+
+def test_a_manifest_group_column_is_used_by_default_and_said(
+    planted: Path, cache: ImageCache, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    rd = prepare_run_data(planted, _cfg(), cache=cache, progress=True)
+    err = capsys.readouterr().err
+    line = "grouping by the manifest's 'group' column; --group-column to choose another"
+    assert err.count(line) == 1
+    sp = rd.check["split"]
+    assert sp["group_column"] == "group" and sp["group_column_from"] == "default"
+    assert sp["grouped_by"] == ["group", "near-duplicates"] and sp["groups_straddling"] == 0
+    assert rd.check["groups"]["column"] == "group"
+    # Given explicitly, a column wins and nothing is said; quiet says nothing either.
+    rd = prepare_run_data(planted, _cfg(group_column="colour"), cache=cache, progress=True)
+    assert line not in capsys.readouterr().err
+    assert rd.check["split"]["group_column"] == "colour"
+    assert rd.check["split"]["group_column_from"] == "config"
+    assert rd.table.groupby("colour")["split"].nunique().max() == 1
+    rd = prepare_run_data(planted, _cfg(), cache=cache, progress=False)
+    assert capsys.readouterr().err == "" and rd.check["split"]["group_column"] == "group"
+
+
+def test_a_folder_without_groups_records_none(leaky: Path, cache: ImageCache) -> None:
+    rd = prepare_run_data(leaky, _cfg(), cache=cache, progress=False)
+    sp = rd.check["split"]
+    assert sp["group_column"] is None and sp["group_column_from"] is None
+    # Every input the source left out is in the run's skipped list and its data check.
+    kinds = [(s["path"], s["kind"]) for s in rd.prepared.skipped]
+    assert kinds == [
+        ("stray.jpg", "no_label"),
+        ("FallWinter/caf\\xe9.jpg", "unreadable_name"),
+        ("SpringSummer/gone.jpg", "dangling_symlink"),
+    ]
+    assert rd.check["n_files"] == 51 and rd.check["n_skipped"] == 3
+    assert len(rd.table) == 48
+
+
+def test_train_and_predict_go_on_past_an_unreadable_name_and_a_damaged_cache(
+    leaky: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STYLECAST_CACHE", str(tmp_path / "cache"))
+    table = discover(leaky).table
+    entry = prepare_images(table, 32, cache=ImageCache(tmp_path / "cache"), progress=False)
+    assert entry.cache_file is not None
+    entry.cache_file.write_bytes(entry.cache_file.read_bytes()[:1000])  # a disk that filled up
+    run = tmp_path / "run"
+    res = run_cli(
+        "train", str(leaky), "--out", str(run), "--mode", "head", "--head-epochs", "1",
+        "--img-size", "32", "--no-pretrained", "--no-evaluate", "--quiet",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    assert f"cache entry {entry.cache_file.stem[:12]} (32 px) was damaged (its pixel file" in (
+        res.stderr
+    )
+    assert "rebuilt from the images" in res.stderr
+    skipped = json.loads((run / "skipped.json").read_text(encoding="utf-8"))
+    assert [s["kind"] for s in skipped] == ["no_label", "unreadable_name", "dangling_symlink"]
+    splits = pd.read_csv(run / "splits.csv", dtype=str)
+    assert len(splits) == 48
+    out = tmp_path / "p.csv"
+    res = run_cli("predict", str(run), str(leaky / "FallWinter"), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "FallWinter/caf\\xe9.jpg: unreadable name: not valid UTF-8" in res.stderr
+    assert len(pd.read_csv(out)) == 24

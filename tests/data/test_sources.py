@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from stylecast.data import IMAGE_EXTENSIONS, SPLITS, discover, split_dataset
+from stylecast.data import IMAGE_EXTENSIONS, SPLITS, discover, printable_path, split_dataset
 from stylecast.errors import DataError
 from tests._data_fixtures import BAD_FILES
 
@@ -120,3 +121,116 @@ def test_one_class_and_no_images_are_errors(tmp_path: Path) -> None:
         discover(tmp_path)
     with pytest.raises(DataError, match="neither a folder nor a .csv/.parquet manifest"):
         discover(tmp_path / "only" / "x.png")
+
+
+# Issue #11: nothing found at a source is lost without being counted and said.
+LEAKY_SKIPPED = [
+    ("stray.jpg", "no_label", "not in a class folder, so it has no label"),
+    ("FallWinter/caf\\xe9.jpg", "unreadable_name", "unreadable name: not valid UTF-8"),
+    ("SpringSummer/gone.jpg", "dangling_symlink", "dangling symlink: its target "),
+]
+
+
+def test_a_folder_reports_unreadable_names_dangling_links_and_stray_images(leaky: Path) -> None:
+    ds = discover(leaky)
+    assert len(ds) == 48 and ds.classes == ["FallWinter", "SpringSummer"]
+    got = [(s["path"], s["kind"], s["reason"]) for s in ds.skipped]
+    assert [g[:2] for g in got] == [e[:2] for e in LEAKY_SKIPPED]
+    for (_, _, reason), (_, _, start) in zip(got, LEAKY_SKIPPED, strict=True):
+        assert reason.startswith(start)
+    assert got[2][2] == f"dangling symlink: its target {leaky / 'nowhere.jpg'} does not exist"
+    assert ds.ignored == ["SpringSummer/gone.txt"]  # not an image by its name: ignored, counted
+    for s in ds.skipped:
+        s["path"].encode("utf-8")  # shown safely: every encoder accepts it
+
+
+def test_presplit_folders_prefix_their_skips_with_the_split(tmp_path: Path) -> None:
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            Image.new("RGB", (20, 20)).save(tmp_path / split / label / "x.png")
+    (tmp_path / "train" / "a" / "gone.png").symlink_to(tmp_path / "nothing.png")
+    ds = discover(tmp_path)
+    assert ds.kind == "presplit" and len(ds) == 4
+    skipped = [(s["path"], s["kind"]) for s in ds.skipped]
+    assert skipped == [("train/a/gone.png", "dangling_symlink")]
+
+
+def test_a_manifest_reports_blank_labels_paths_folders_and_dangling_links(
+    lookbook: Path, tmp_path: Path
+) -> None:
+    m = pd.read_csv(lookbook / "manifest.csv", dtype=str)
+    m["path"] = [str(lookbook / p) for p in m["path"]]
+    (tmp_path / "shoot").mkdir()
+    (tmp_path / "dead.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    extra = pd.DataFrame(
+        {
+            "path": [m["path"][0], "", "shoot", "dead.jpg"],
+            "label": ["  ", "FallWinter", "FallWinter", "SpringSummer"],
+        }
+    )
+    pd.concat([m, extra], ignore_index=True).to_csv(tmp_path / "m.csv", index=False)
+    ds = discover(tmp_path / "m.csv")
+    assert len(ds) == 48 and ds.kind == "manifest"
+    assert ds.skipped == [
+        {"path": m["path"][0], "kind": "blank_label", "reason": "blank label (m.csv line 50)"},
+        {"path": "m.csv line 51", "kind": "blank_path", "reason": "blank path (line 51)"},
+        {"path": "shoot", "kind": "folder", "reason": "is a folder, not an image"},
+        {
+            "path": "dead.jpg",
+            "kind": "dangling_symlink",
+            "reason": f"dangling symlink: its target {tmp_path / 'nowhere.jpg'} does not exist",
+        },
+    ]
+
+
+def test_a_manifest_path_that_is_a_folder_is_not_called_missing(tmp_path: Path) -> None:
+    for label in ("a", "b"):
+        Image.new("RGB", (20, 20)).save(tmp_path / f"{label}.png")
+    (tmp_path / "sub").mkdir()
+    pd.DataFrame({"path": ["a.png", "b.png", "sub", "gone.jpg"], "label": list("abab")}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    with pytest.raises(DataError, match=r"^1 of 4 paths in .* do not exist, first: gone.jpg;"):
+        discover(tmp_path / "m.csv")
+
+
+def test_a_symlink_to_an_unreadable_name_is_skipped(tmp_path: Path) -> None:
+    from tests.data.conftest import write_unreadable_name
+
+    root = tmp_path / "data"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        Image.new("RGB", (20, 20)).save(root / label / "x.png")
+    target = write_unreadable_name(tmp_path, b"", b"t\xff.png")  # outside the data folder
+    (root / "a" / "link.png").symlink_to(target)
+    ds = discover(root)
+    assert [(s["path"], s["kind"]) for s in ds.skipped] == [("a/link.png", "unreadable_name")]
+    assert len(ds) == 2
+
+
+def test_only_skipped_inputs_is_an_error_that_names_the_first(tmp_path: Path) -> None:
+    from tests.data.conftest import write_unreadable_name
+
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        write_unreadable_name(tmp_path / label, b"x")
+    with pytest.raises(
+        DataError, match=r"no images found in .* \(2 skipped, first: a/caf\\xe9.jpg: unreadable"
+    ):
+        discover(tmp_path)
+
+
+def test_a_data_path_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
+    bad = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9"))
+    os.mkdir(bad)
+    with pytest.raises(DataError, match=r"the data path .*caf\\xe9 is not valid UTF-8"):
+        discover(bad)
+
+
+def test_printable_path_escapes_only_what_utf8_cannot_write() -> None:
+    assert printable_path("FallWinter/café.jpg") == "FallWinter/café.jpg"
+    assert printable_path(os.fsdecode(b"caf\xe9.jpg")) == "caf\\xe9.jpg"
+    assert printable_path(Path(os.fsdecode(b"a/\xff\xfe.png"))) == "a/\\xff\\xfe.png"
+    assert printable_path(b"caf\xe9.jpg") == "caf\\xe9.jpg"
+    assert printable_path("lone\ud800") == "lone\\ud800"
