@@ -180,8 +180,12 @@ def _read_manifest(path: Path) -> pd.DataFrame:
     return df
 
 
-def discover(data: str | os.PathLike[str]) -> Dataset:
-    """Find the images at ``data`` (folder, folder with manifest.csv, or manifest file)."""
+def discover(data: str | os.PathLike[str], *, min_classes: int = 2) -> Dataset:
+    """Find the images at ``data`` (folder, folder with manifest.csv, or manifest file).
+
+    Training needs two classes or more; scoring a collection of one class (an
+    all-FallWinter drop) is a normal request, so ``evaluate`` asks for ``min_classes=1``.
+    """
     src = Path(data).expanduser()
     if not src.exists():
         raise DataError(f"data path {printable_path(src)} does not exist")
@@ -206,7 +210,7 @@ def discover(data: str | os.PathLike[str]) -> Dataset:
             table = _folder_table(src, rows, skipped)
             classes = sorted(table["label"].unique())
             ds = Dataset(src.resolve(), "folder", table, classes, skipped, ignored)
-    _check_classes(ds)
+    _check_classes(ds, min_classes)
     return ds
 
 
@@ -279,7 +283,7 @@ def _from_presplit(root: Path) -> Dataset:
     )
 
 
-def _check_classes(ds: Dataset) -> None:
+def _check_classes(ds: Dataset, min_classes: int = 2) -> None:
     if len(ds.table) == 0:
         left = ""
         if ds.skipped:
@@ -289,7 +293,7 @@ def _check_classes(ds: Dataset) -> None:
             f"no images found in {ds.source}{left}; expected class folders like "
             f"{ds.source}/<label>/<image>.jpg or a manifest.csv with path,label"
         )
-    if len(ds.classes) < 2:
+    if len(ds.classes) < min_classes:
         raise DataError(
             f"{ds.source} holds only one class ({ds.classes[0]!r}); a classifier needs at "
             "least two class folders or labels"

@@ -104,7 +104,7 @@ def _rows_for(run: RunFolder, data: str | os.PathLike[str] | None, classes: list
         name = "test" if (splits["split"] == "test").any() else "val"
         val = splits[splits["split"] == "val"] if name == "test" else None
         return _Rows(splits[splits["split"] == name].reset_index(drop=True), name, val, root)
-    ds = discover(data)
+    ds = discover(data, min_classes=1)
     unknown = sorted(set(ds.table["label"]) - set(classes))
     if unknown:
         raise DataError(
