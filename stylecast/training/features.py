@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from torch import nn
 
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache
-from stylecast.fileio import atomic_path
+from stylecast.fileio import atomic_path, atomic_write_json, read_json
 from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.tensors import augment_batch, to_input
 
@@ -29,7 +30,8 @@ def weights_key(model: nn.Module, cfg: TrainConfig) -> str:
     """The ``weights_digest`` part of the cache key for ``model`` as ``cfg`` built it."""
     from stylecast.models import state_dict_digest
 
-    return state_dict_digest(model) if cfg.weights or cfg.pretrained else "random"
+    # Random weights differ per seed: the seed keeps one run's features from another's.
+    return state_dict_digest(model) if cfg.weights or cfg.pretrained else f"random-{cfg.seed}"
 
 
 def feature_cache_file(
@@ -76,8 +78,9 @@ def compute_features(
         view=view,
         seed=seed,
     )
-    if path.is_file():
-        return np.load(path)
+    cached = load_verified(path, rows=len(indices))
+    if cached is not None:
+        return cached
     gen = torch.Generator().manual_seed(seed * 1000 + view)
     model = ctx.model
     bar = ctx.progress.bar(len(indices), f"features (view {view})")
@@ -98,10 +101,54 @@ def compute_features(
     if bar is not None:
         bar.close()
     feats = np.concatenate(outs).astype(np.float32)
+    save_verified(path, feats)
+    return feats
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).hexdigest()
+
+
+def save_verified(path: Path, feats: np.ndarray) -> None:
+    """Write ``feats`` and, beside it, its shape and content digest (written last)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, feats)
-    return feats
+    meta = {"shape": list(feats.shape), "dtype": str(feats.dtype), "blake2b": _digest(feats)}
+    atomic_write_json(path.with_suffix(".json"), meta)
+
+
+def load_verified(path: Path, *, rows: int) -> np.ndarray | None:
+    """The cached features at ``path`` if they are whole and unchanged, else None.
+
+    A truncated, overwritten or unverifiable file (no digest beside it, as older versions
+    wrote) is removed and recomputed, with one line saying so: a cache is never trusted.
+    """
+    if not path.is_file():
+        return None
+    meta_path = path.with_suffix(".json")
+    try:
+        meta = read_json(meta_path)
+        feats = np.load(path)
+        problem = None
+        if list(feats.shape) != meta["shape"] or feats.shape[0] != rows:
+            problem = f"shape {feats.shape}, expected {tuple(meta['shape'])}"
+        elif _digest(feats) != meta["blake2b"]:
+            problem = "content does not match its digest"
+    except FileNotFoundError:
+        problem = "no digest to verify it against"
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        problem = f"unreadable: {type(exc).__name__}"
+    if problem is None:
+        return feats
+    print(
+        f"features cache {path.name} was damaged ({problem}); computing it again",
+        file=sys.stderr,
+        flush=True,
+    )
+    path.unlink(missing_ok=True)
+    meta_path.unlink(missing_ok=True)
+    return None
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,43 @@ def test_features_are_computed_once_then_read_back(ctx: PhaseContext) -> None:
             ctx.model.conv_stem.weight.mul_(2.0)
     view1 = compute_features(ctx, idx, view=1, weights_digest="test-features")
     assert view1.shape == first.shape and not np.allclose(view1, first)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zeros", "no_digest"])
+def test_a_damaged_features_file_is_recomputed(
+    ctx: PhaseContext, damage: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    idx = ctx.train_idx[:4].copy()
+    key = f"test-damage-{damage}"
+    first = compute_features(ctx, idx, view=0, weights_digest=key)
+    path = feature_cache_file(
+        ctx.cache,
+        [ctx.rd.prepared.digests[i] for i in idx],
+        model_name=ctx.cfg.model,
+        weights_digest=key,
+        img_size=ctx.prep.img_size,
+        fill=ctx.prep.fill,
+        view=0,
+        seed=ctx.cfg.seed,
+    )
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage == "zeros":
+        np.save(path, np.zeros_like(first))  # same shape: only the digest can tell
+    else:
+        path.with_suffix(".json").unlink()
+    capfd.readouterr()
+    again = compute_features(ctx, idx, view=0, weights_digest=key)
+    assert np.allclose(again, first, atol=1e-6) and np.abs(again).sum() > 0
+    assert f"features cache {path.name} was damaged" in capfd.readouterr().err
+    # Repaired: the next read is silent.
+    compute_features(ctx, idx, view=0, weights_digest=key)
+    assert "damaged" not in capfd.readouterr().err
+
+
+def test_random_weights_of_different_seeds_do_not_share_features() -> None:
+    from stylecast.training.features import weights_key
+
+    model = torch.nn.Linear(2, 2)
+    keys = {weights_key(model, TrainConfig(pretrained=False, seed=s)) for s in (0, 1)}
+    assert keys == {"random-0", "random-1"}
