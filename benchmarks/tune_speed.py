@@ -77,7 +77,7 @@ def main() -> int:
     try:
         cache = ImageCache(tmp / "cache")
         base = TrainConfig(img_size=args.img_size, group_column=args.group_column, mode="head")
-        cfg = TuneConfig(trials=args.trials, sampler_seed=args.seed)
+        cfg = TuneConfig(trials=args.trials, sampler_seed=args.seed, space="head")
         out = tmp / "study"
 
         # --- 1. the study with shared caches, from an empty cache

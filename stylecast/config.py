@@ -308,16 +308,28 @@ def diff_configs(a: Any, b: Any, ignore: typing.Iterable[str] = ()) -> list[str]
 
 
 TUNE_METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
-TUNE_PRUNERS = ("median", "hyperband", "none")
+# auto: Hyperband where trials fine-tune (its resource: fine-tune epochs), median where
+# they only train a head on cached features.
+TUNE_PRUNERS = ("median", "hyperband", "none", "auto")
+TUNE_SPACES = ("default", "full", "head")
+# The default time budget of `stylecast tune` (seconds): a study users can plan with.
+TUNE_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
 class TuneConfig:
     """How a hyperparameter study runs (the trials' own settings are a TrainConfig)."""
 
-    trials: int = option(20, "trials this command runs (shared by its workers); a re-run adds more")
+    trials: int | None = option(
+        None,
+        "trials this command runs (shared by its workers; default: as many as fit in "
+        "--timeout); a re-run adds more",
+    )
     timeout: float | None = option(
-        None, "seconds after which a worker starts no new trial (default: no limit)"
+        TUNE_TIMEOUT,
+        "time budget of this command in seconds: no trial starts after it, and a running "
+        "one stops after its current epoch (a trial of the default configuration always "
+        "finishes)",
     )
     workers: int = option(1, "processes here; other machines join with the same storage and name")
     metric: str = option(
@@ -327,14 +339,19 @@ class TuneConfig:
     )
     space: str = option(
         "default",
-        "search space: default (head mode unless the mode is fixed: head lr, batch size, "
-        "weight decay, head epochs, label smoothing), full (also mode, lr and fine-tune "
-        "epochs), or a YAML file",
-        metavar="{default,full,FILE.yaml}",
+        "search space: default (fine-tuning after a head warm-up: freeze_stages, lr, "
+        "batch size, weight decay, label smoothing), head (a head on cached features, "
+        "seconds a trial), full (also the mode, head and fine-tune epochs), or a YAML file",
+        metavar="{default,full,head,FILE.yaml}",
     )
-    pruner: str = option("median", "stop unpromising trials early", choices=TUNE_PRUNERS)
-    pruner_startup_trials: int = option(5, "trials before the median pruner may prune")
-    pruner_warmup_epochs: int = option(5, "epochs of a trial before the pruner may stop it")
+    pruner: str = option(
+        "auto",
+        "stop unpromising trials early: auto = hyperband (steps: fine-tune epochs) where "
+        "trials fine-tune, median where they train a head only",
+        choices=TUNE_PRUNERS,
+    )
+    pruner_startup_trials: int = option(5, "median pruner: trials before it may prune")
+    pruner_warmup_epochs: int = option(5, "median pruner: epochs of a trial before it may stop it")
     storage: str | None = option(
         None,
         "study storage: default OUT/study.db (SQLite); postgresql://user:pw@host/db to share "
@@ -348,13 +365,21 @@ class TuneConfig:
         None, "fail a trial silent this long (default: twice the heartbeat)", metavar="SECONDS"
     )
     sampler_seed: int | None = option(None, "seed of the TPE sampler (default: random)")
-    retrain_best: bool = option(False, "train the best on train+val, then evaluate once on test")
+    retrain_best: bool = option(
+        False,
+        "train the best and the default configuration on train+val, evaluate each once on "
+        "test, and compare them (McNemar)",
+    )
 
     def __post_init__(self) -> None:
         _check_types(self)
         for name in ("trials", "workers", "heartbeat_interval"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.trials is None and self.timeout is None:
+            raise ConfigError(
+                "give --trials N or --timeout SECONDS: without either the study never stops"
+            )
         for name in ("pruner_startup_trials", "pruner_warmup_epochs"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
@@ -366,7 +391,10 @@ class TuneConfig:
                 f"({self.heartbeat_interval}s), or a live trial would be failed"
             )
         if not self.space.strip():
-            raise ConfigError("space must be 'default', 'full' or a search-space YAML file")
+            raise ConfigError(
+                f"space must be {', '.join(repr(k) for k in TUNE_SPACES)} or a search-space "
+                "YAML file"
+            )
         if self.study_name is not None and not self.study_name.strip():
             raise ConfigError("study_name must not be empty")
 

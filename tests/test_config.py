@@ -86,6 +86,19 @@ def test_tune_config_validation() -> None:
         TuneConfig(pruner="asha")
 
 
+def test_tune_config_defaults_plan_a_budget() -> None:
+    # An hour, as many trials as fit, pruned by what the trials train, in the fine-tune space.
+    cfg = TuneConfig()
+    assert (cfg.timeout, cfg.trials, cfg.pruner, cfg.space) == (3600.0, None, "auto", "default")
+    assert TuneConfig(trials=5, timeout=None).timeout is None  # trials alone also stop it
+    with pytest.raises(ConfigError, match="give --trials N or --timeout SECONDS"):
+        TuneConfig(trials=None, timeout=None)
+    with pytest.raises(ConfigError, match="trials must be at least 1"):
+        TuneConfig(trials=0)
+    with pytest.raises(ConfigError, match="timeout must be positive"):
+        TuneConfig(timeout=-1)
+
+
 @pytest.mark.parametrize("cls", [TrainConfig, TuneConfig, EvaluateConfig])
 def test_every_field_is_documented(cls: type) -> None:
     for f in dataclasses.fields(cls):

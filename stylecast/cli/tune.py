@@ -24,11 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "tune",
         help="search training hyperparameters with Optuna (pruned, durable, many workers)",
         description="Run an Optuna study on DATA: each trial trains with sampled values on one "
-        "fixed split and is scored on its validation split. By default trials train a head on "
-        "cached backbone features (seconds each); --space full also searches the mode "
-        "(fine-tuning trials take minutes on a CPU). Running the same command again continues "
-        "the study; another machine joins it with the same --storage and --study-name. "
-        "Training flags given here are fixed for every trial and left out of the search.",
+        "fixed split and is scored on its validation split. By default trials fine-tune "
+        "(freeze_stages, lr, batch size, weight decay, label smoothing), the first trial is "
+        "`stylecast train`'s default configuration, Hyperband stops weak trials after a few "
+        "epochs, and the command stops after --timeout seconds (one hour unless you say); "
+        "--space head trains a head on cached features instead (seconds a trial). Running "
+        "the same command again continues the study; another machine joins it with the same "
+        "--storage and --study-name. Training flags given here are fixed for every trial "
+        "and left out of the search.",
     )
     p.add_argument("data", help="image folder or manifest")
     p.add_argument("--out", help="study folder (default runs/tune-<data folder name>)")
@@ -95,4 +98,7 @@ def _tune(args: argparse.Namespace) -> int:
         print(format_evaluation(result.test_metrics or {}))
         rep = build_report(result.retrained_run)
         print(f"report: {rep.path}")
+        if result.comparison is not None:
+            print("\nthe best against the defaults:")
+            print("\n".join(result.comparison.lines()))
     return 0

@@ -3,6 +3,7 @@
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
+    "RetrainComparison": "stylecast.tuning.retrain",
     "TuneResult": "stylecast.tuning.study",
     "format_trials": "stylecast.tuning.results",
     "trials_table": "stylecast.tuning.results",

@@ -20,8 +20,15 @@ from typing import Any
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
 from stylecast.data import ImageCache
 from stylecast.errors import DataError, RunError
-from stylecast.tuning.space import ParamSpec, space_to_json
+from stylecast.tuning.space import (
+    ParamSpec,
+    default_params,
+    outside_space,
+    space_modes,
+    space_to_json,
+)
 from stylecast.tuning.storage import redact
+from stylecast.tuning.worker import DEFAULTS_ATTR
 
 __all__ = [
     "STUDY_ATTR",
@@ -29,6 +36,7 @@ __all__ = [
     "StudySplit",
     "compute_split",
     "create_or_load",
+    "enqueue_defaults",
     "study_base_config",
     "warm_feature_cache",
 ]
@@ -161,7 +169,7 @@ def warm_feature_cache(
     A one-epoch head run on the study's split goes through exactly the code path (and
     cache keys) the trials use, so workers starting together do not all compute them.
     """
-    modes = set(space["mode"].choices) if "mode" in space else {base.mode}
+    modes = space_modes(space, base)
     feature_keys = {"model", "weights", "pretrained", "img_size", "augment", "feature_views"}
     if modes == {"finetune"} or feature_keys & set(space):
         return False
@@ -182,3 +190,25 @@ def warm_feature_cache(
         )
     say(f"features ready in {time.perf_counter() - t:.1f}s")
     return True
+
+
+def enqueue_defaults(study: Any, space: dict[str, ParamSpec], base: TrainConfig) -> str:
+    """Queue a trial of the default configuration, unless the study has one; what happened.
+
+    ``base`` is what ``stylecast train`` would train with the same flags; as the study's
+    first trial it makes the best validation score at least the defaults'. A re-run (or
+    another worker) does not queue it again; only if every such trial failed.
+    """
+    params = default_params(space, base)
+    outside = outside_space(space, params)
+    if outside:
+        return (
+            f"the default configuration lies outside the search space ({', '.join(outside)}): "
+            "no trial of it is queued, so the study has no baseline"
+        )
+    for t in study.trials:
+        given = t.system_attrs.get("fixed_params") or t.params
+        if t.state.name != "FAIL" and given == params:
+            return f"trial {t.number} trains the default configuration (the baseline)"
+    study.enqueue_trial(params, user_attrs={DEFAULTS_ATTR: True})
+    return "the next trial trains the default configuration: the baseline to beat"

@@ -1,8 +1,12 @@
-"""``--retrain-best``: train the best configuration on train+val, score it once on test.
+"""``--retrain-best``: train the best configuration on train+val, score it once on test,
+and do the same for the default configuration, so tuning is judged by what it gained.
 
 The configuration was chosen on the validation split alone; the test split is looked at
-exactly once, by the retrained run (``OUT/best-trial-<n>/``). Its ``tuning/`` folder holds
-the study's table, figures and ``best.yaml`` so that its report can show the study.
+exactly once per configuration: by the retrained best (``OUT/best-trial-<n>/``) and the
+retrained defaults (``OUT/defaults-retrained/``). McNemar's test on their shared test
+images says whether the difference is more than chance; ``OUT/retrain.json`` keeps it.
+The best run's ``tuning/`` folder holds the study's table, figures and ``best.yaml`` so
+that its report can show the study.
 """
 
 from __future__ import annotations
@@ -11,22 +15,65 @@ import contextlib
 import dataclasses
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stylecast.config import EvaluateConfig, TrainConfig, diff_configs
 from stylecast.data import ImageCache
 from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.run import RunFolder
+from stylecast.tuning.prepare import MACHINE_KEYS
 from stylecast.tuning.results import BEST_YAML, TUNING_FILES
 
 if TYPE_CHECKING:
     from stylecast.tuning.study import TuneResult
 
-__all__ = ["retrain_best"]
+__all__ = ["DEFAULTS_RUN", "RETRAIN_JSON", "RetrainComparison", "retrain_best"]
 
 STUDY_JSON = RunFolder.STUDY  # in RUN/tuning/: what the report says about the study
 MERGED_SPLITS = "splits_train+val.csv"
+DEFAULTS_RUN = "defaults-retrained"  # in the study folder: the defaults, retrained
+RETRAIN_JSON = "retrain.json"  # in the study folder: best against defaults, on test
+
+
+@dataclass(frozen=True)
+class RetrainComparison:
+    """The best and the default configuration, both trained on train+val, scored on test."""
+
+    best_trial: int
+    best_run: str
+    best_accuracy: float
+    defaults_run: str  # the best run itself when the best is the default configuration
+    defaults_accuracy: float
+    same_config: bool  # the best trial is the default configuration: trained once
+    n_test: int  # shared test images McNemar's test counts
+    best_only_right: int  # McNemar's b: the best right, the defaults wrong
+    defaults_only_right: int  # McNemar's c
+    pvalue: float
+    method: str  # "exact" (binomial), "chi2" or "none" (no image where they differ)
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``retrain.json`` holds."""
+        return dataclasses.asdict(self)
+
+    def lines(self) -> list[str]:
+        """The side-by-side comparison ``stylecast tune --retrain-best`` prints."""
+        if self.same_config:
+            return [
+                f"the best trial ({self.best_trial}) is the default configuration: trained "
+                f"once; test accuracy {self.best_accuracy:.4f} on {self.n_test} images"
+            ]
+        return [
+            f"test accuracy on {self.n_test} images (each trained on train+val, scored once):",
+            f"  best (trial {self.best_trial})  {self.best_accuracy:.4f}  {self.best_run}",
+            f"  defaults           {self.defaults_accuracy:.4f}  {self.defaults_run}",
+            f"  McNemar's {self.method} test: p = {self.pvalue:.3g} (best only right on "
+            f"{self.best_only_right}, defaults only right on {self.defaults_only_right}): "
+            f"{self.verdict}",
+        ]
 
 
 def retrain_best(
@@ -36,42 +83,119 @@ def retrain_best(
     cache: ImageCache,
     progress: bool,
     say: Callable[[str], None],
-) -> tuple[Path, dict[str, Any]]:
-    """The retrained run's folder and its test metrics (reused when already there)."""
-    from stylecast.evaluation import evaluate
-    from stylecast.training import train
+) -> tuple[Path, dict[str, Any], RetrainComparison | None]:
+    """The retrained best run, its test metrics, and its comparison with the defaults.
 
+    Runs already there are reused; the comparison is written to ``OUT/retrain.json``.
+    """
     number, best_cfg = res.best_number, res.best_config
     if number is None or best_cfg is None:
         raise RunError(f"study {res.study_name!r} has no completed trial to retrain")
-    run = RunFolder(res.out / f"best-trial-{number}")
     splits = RunFolder(res.out).splits()
     if not (splits["split"] == "test").any():
         raise DataError(
             "retraining the best trial needs a test split to score it once: set "
             "--test-fraction above 0"
         )
-    done = run.evaluation_file.is_file() and run.model_file.is_file()
-    if done:
-        say(f"{run.path} already holds the retrained best trial {number}; reusing it")
+    merged = splits.assign(split=splits["split"].replace({"val": "train"}))
+    atomic_write_text(res.out / MERGED_SPLITS, merged.to_csv(index=False))
+    job = _Retrain(data, res.out / MERGED_SPLITS, cache, progress, say)
+    run = RunFolder(res.out / f"best-trial-{number}")
+    metrics = job.run(best_cfg, run, f"trial {number}'s configuration")
+    with contextlib.suppress(Exception):
+        # Record where the configuration came from, beside the run's own run.json.
+        info = run.info()
+        tuned = {"study_folder": str(res.out.resolve()), "trial": number}
+        run.write_info(dataclasses.replace(info, extra={**info.extra, "tuned": tuned}))
+    _copy_study(res, number, run.path / RunFolder.TUNING)
+    if res.defaults_config is None:
+        return run.path, metrics, None
+    if not diff_configs(best_cfg, res.defaults_config, ignore=MACHINE_KEYS):
+        say(f"the best trial ({number}) is the default configuration: trained once")
+        comparison = _same(number, run.path, metrics)
     else:
+        defaults = RunFolder(res.out / DEFAULTS_RUN)
+        job.run(res.defaults_config, defaults, "the default configuration", galleries=False)
+        comparison = _compare(number, run.path, defaults.path)
+    atomic_write_json(res.out / RETRAIN_JSON, comparison.to_dict())
+    return run.path, metrics, comparison
+
+
+@dataclass(frozen=True)
+class _Retrain:
+    """Train a configuration on train+val and score it once on test (or reuse the run)."""
+
+    data: Any
+    merged_csv: Path
+    cache: ImageCache
+    progress: bool
+    say: Callable[[str], None]
+
+    def run(
+        self, cfg: TrainConfig, run: RunFolder, what: str, *, galleries: bool = True
+    ) -> dict[str, Any]:
+        from stylecast.evaluation import evaluate
+        from stylecast.training import train
+
+        if run.evaluation_file.is_file() and run.model_file.is_file():
+            self.say(f"{run.path} already holds {what} retrained; reusing it")
+            return run.read_json_if_present(RunFolder.EVALUATION) or {}
         if run.path.exists():  # an interrupted earlier retrain
             shutil.rmtree(run.path)
-        merged = splits.assign(split=splits["split"].replace({"val": "train"}))
-        merged_csv = res.out / MERGED_SPLITS
-        atomic_write_text(merged_csv, merged.to_csv(index=False))
-        say(f"retraining trial {number}'s configuration on train+val into {run.path}")
-        train(data, best_cfg, run.path, progress=progress, cache=cache, splits_csv=merged_csv)
-        with contextlib.suppress(Exception):
-            # Record where the configuration came from, beside the run's own run.json.
-            info = run.info()
-            tuned = {"study_folder": str(res.out.resolve()), "trial": number}
-            run.write_info(dataclasses.replace(info, extra={**info.extra, "tuned": tuned}))
-    _copy_study(res, number, run.path / RunFolder.TUNING)
-    if done:
-        return run.path, run.read_json_if_present(RunFolder.EVALUATION)
-    # The one look at the test split: the configuration was chosen on validation alone.
-    return run.path, evaluate(run.path, cache=cache, progress=progress).metrics
+        self.say(f"retraining {what} on train+val into {run.path}")
+        train(
+            self.data,
+            cfg,
+            run.path,
+            progress=self.progress,
+            cache=self.cache,
+            splits_csv=self.merged_csv,
+        )
+        # The one look at the test split: the configuration was chosen on validation alone.
+        # A run that is only compared needs no galleries (Grad-CAM costs most of the time).
+        ev_cfg = EvaluateConfig() if galleries else EvaluateConfig(gallery_size=0)
+        return evaluate(run.path, cfg=ev_cfg, cache=self.cache, progress=self.progress).metrics
+
+
+def _same(number: int, run: Path, metrics: dict[str, Any]) -> RetrainComparison:
+    from stylecast.evaluation import Headline
+
+    head = Headline.from_metrics(metrics, str(run))
+    return RetrainComparison(
+        best_trial=number,
+        best_run=str(run),
+        best_accuracy=float(head.accuracy),
+        defaults_run=str(run),
+        defaults_accuracy=float(head.accuracy),
+        same_config=True,
+        n_test=int(head.n),
+        best_only_right=0,
+        defaults_only_right=0,
+        pvalue=1.0,
+        method="none",
+        verdict="the best trial is the default configuration",
+    )
+
+
+def _compare(number: int, best: Path, defaults: Path) -> RetrainComparison:
+    from stylecast.evaluation import compare
+
+    result = compare([best, defaults])
+    pair = result.pairs[0]
+    return RetrainComparison(
+        best_trial=number,
+        best_run=str(best),
+        best_accuracy=float(result.runs[0].accuracy),
+        defaults_run=str(defaults),
+        defaults_accuracy=float(result.runs[1].accuracy),
+        same_config=False,
+        n_test=pair.n_shared,
+        best_only_right=pair.b_only_a_right,
+        defaults_only_right=pair.c_only_b_right,
+        pvalue=pair.pvalue,
+        method=pair.method,
+        verdict=pair.verdict,
+    )
 
 
 def _copy_study(res: TuneResult, number: int, tuning: Path) -> None:

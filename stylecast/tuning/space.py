@@ -2,7 +2,7 @@
 
 A space maps TrainConfig keys to distributions. YAML form (one entry per parameter)::
 
-    extends: default            # optional: start from a preset, then override per key
+    extends: head               # optional: start from a preset, then override per key
     head_lr: {type: float, low: 1.0e-3, high: 3.0e-2, log: true}
     batch_size: {type: int, low: 16, high: 64, step: 8}
     mode: {type: categorical, choices: [head, warmup]}
@@ -15,74 +15,33 @@ before the first trial with a message naming the key, never as a row of FAIL tri
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import difflib
-import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from stylecast.config import TrainConfig
 from stylecast.errors import ConfigError
+from stylecast.tuning.space_file import FORBIDDEN, ParamSpec, bad, load_space_file
 
-__all__ = ["ParamSpec", "PRESETS", "FORBIDDEN", "resolve_space", "suggest", "space_to_json"]
+__all__ = [
+    "ParamSpec",
+    "PRESETS",
+    "FORBIDDEN",
+    "default_params",
+    "outside_space",
+    "resolve_space",
+    "space_modes",
+    "suggest",
+    "space_to_json",
+]
 
-KINDS = ("float", "int", "categorical")
-SPEC_KEYS = ("type", "low", "high", "log", "step", "choices")
-
-# Every trial must see the same split (and the same machine settings), or trial values
-# would not be comparable: these keys can be fixed, never searched.
-FORBIDDEN = {
-    "val_fraction": "every trial must use the same split",
-    "test_fraction": "every trial must use the same split",
-    "group_column": "every trial must use the same split",
-    "drop_duplicates": "every trial must use the same split",
-    "split_strategy": "every trial must use the same split",
-    "time_column": "every trial must use the same split",
-    "dup_threshold": "every trial must use the same split",
-    "max_leakage": "every trial must use the same split",
-    "seed": "every trial must use the same split (the seed decides it)",
-    "device": "it is a machine setting, not a hyperparameter",
-    "num_threads": "it is a machine setting, not a hyperparameter",
-}
 # Keys that only matter when the backbone trains, or only when the head trains on features:
 # they are not sampled in trials whose mode ignores them (cleaner importances, fewer dims).
-FINETUNE_ONLY = frozenset({"lr", "epochs", "unfreeze", "grad_clip", "color_jitter"})
+FINETUNE_ONLY = frozenset(
+    {"lr", "epochs", "unfreeze", "grad_clip", "color_jitter", "freeze_stages"}
+)
 HEAD_ONLY = frozenset({"head_lr", "head_epochs", "feature_views"})
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter's distribution."""
-
-    kind: str  # "float", "int" or "categorical"
-    low: float | int | None = None
-    high: float | int | None = None
-    log: bool = False
-    step: float | int | None = None
-    choices: tuple[Any, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The YAML form of this parameter (what a space file holds)."""
-        if self.kind == "categorical":
-            return {"type": "categorical", "choices": list(self.choices)}
-        d: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
-        if self.log:
-            d["log"] = True
-        if self.step is not None:
-            d["step"] = self.step
-        return d
-
-    def describe(self) -> str:
-        """One short line, e.g. ``float [0.001, 0.03] log``."""
-        if self.kind == "categorical":
-            return "{" + ", ".join(map(str, self.choices)) + "}"
-        scale = " log" if self.log else ""
-        return f"{self.kind} [{self.low:g}, {self.high:g}]{scale}"
 
 
 def _f(low: float, high: float, log: bool = False) -> ParamSpec:
@@ -93,9 +52,20 @@ def _i(low: int, high: int, log: bool = False) -> ParamSpec:
     return ParamSpec("int", low, high, log)
 
 
-_DEFAULT = {
-    # The usual three (lr, batch size, weight decay), plus what matters for a head on
-    # cached features (its own lr and epochs) and label smoothing.
+# The talk's search, on real fine-tuning (warm-up mode: head first, then fine-tune): how
+# much of the backbone stays frozen, the usual three (lr, batch size, weight decay) and
+# label smoothing. Every range holds TrainConfig's default, so the study's first trial can
+# be exactly `stylecast train`'s configuration.
+_FINETUNE = {
+    "freeze_stages": _i(0, 6),  # of 9 groups: stem, 7 block stages, conv_head
+    "lr": _f(3e-4, 3e-3, log=True),
+    "batch_size": ParamSpec("int", 16, 48, step=8),
+    "weight_decay": _f(1e-4, 3e-3, log=True),
+    "label_smoothing": _f(0.0, 0.2),
+}
+# A linear head on the frozen backbone's cached features: seconds a trial, but it cannot
+# reach what fine-tuning reaches (lr/epochs apply only where the mode is fixed to train).
+_HEAD = {
     "head_lr": _f(1e-3, 3e-2, log=True),
     "lr": _f(1e-4, 3e-3, log=True),
     "batch_size": _i(16, 64, log=True),
@@ -105,153 +75,17 @@ _DEFAULT = {
     "label_smoothing": _f(0.0, 0.2),
 }
 PRESETS: dict[str, dict[str, ParamSpec]] = {
-    "default": dict(_DEFAULT),
-    # Fine-tuning trials cost minutes each on a CPU, so the mode is searched only on request.
-    "full": {"mode": ParamSpec("categorical", choices=("head", "warmup", "finetune")), **_DEFAULT},
+    "default": dict(_FINETUNE),
+    "full": {
+        "mode": ParamSpec("categorical", choices=("head", "warmup", "finetune")),
+        **_HEAD,
+        **_FINETUNE,
+    },
+    "head": dict(_HEAD),
 }
-TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-
-
-def _bad(where: str, msg: str) -> ConfigError:
-    return ConfigError(f"search space {where}: {msg}")
-
-
-def _number(where: str, key: str, what: str, value: Any) -> float | int:
-    # PyYAML reads 1e-3 (no dot) as a string: accept it as the number a user meant.
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad(where, f"parameter {key!r}: {what} must be a number, got {value!r}")
-    return value
-
-
-def parse_spec(where: str, key: str, raw: Any) -> ParamSpec:
-    """One parameter's entry of a YAML space (a mapping, or a list of choices)."""
-    if isinstance(raw, list):
-        raw = {"type": "categorical", "choices": raw}
-    if not isinstance(raw, Mapping):
-        raise _bad(
-            where,
-            f"parameter {key!r}: expected a mapping like {{type: float, low: 0.001, high: 0.1, "
-            f"log: true}} or a list of choices, got {raw!r}",
-        )
-    for k in raw:
-        if k not in SPEC_KEYS:
-            close = difflib.get_close_matches(str(k), SPEC_KEYS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _bad(
-                where,
-                f"parameter {key!r}: unknown field {k!r}{hint}; valid fields: "
-                f"{', '.join(SPEC_KEYS)}",
-            )
-    kind = raw.get("type")
-    if kind is None:
-        if "choices" in raw:
-            kind = "categorical"
-        elif "low" in raw and "high" in raw:
-            both_int = all(
-                isinstance(raw[b], int) and not isinstance(raw[b], bool) for b in ("low", "high")
-            )
-            kind = "int" if both_int else "float"
-        else:
-            raise _bad(where, f"parameter {key!r}: give low and high, or choices")
-    if kind not in KINDS:
-        raise _bad(
-            where, f"parameter {key!r}: type must be one of {', '.join(KINDS)}, got {kind!r}"
-        )
-    if kind == "categorical":
-        extra = [k for k in ("low", "high", "log", "step") if k in raw]
-        if extra:
-            raise _bad(
-                where, f"parameter {key!r}: a categorical takes only choices, not {extra[0]}"
-            )
-        choices = raw.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise _bad(where, f"parameter {key!r}: choices must be a non-empty list")
-        for c in choices:
-            if not (c is None or isinstance(c, (str, int, float, bool))):
-                raise _bad(where, f"parameter {key!r}: choice {c!r} must be a plain value")
-        return ParamSpec("categorical", choices=tuple(choices))
-    if "choices" in raw:
-        raise _bad(where, f"parameter {key!r}: a {kind} takes low/high, not choices")
-    if "low" not in raw or "high" not in raw:
-        raise _bad(where, f"parameter {key!r}: a {kind} needs both low and high")
-    low = _number(where, key, "low", raw["low"])
-    high = _number(where, key, "high", raw["high"])
-    log = raw.get("log", False)
-    if not isinstance(log, bool):
-        raise _bad(where, f"parameter {key!r}: log must be true or false, got {log!r}")
-    step = raw.get("step")
-    if step is not None:
-        step = _number(where, key, "step", step)
-        if step <= 0:
-            raise _bad(where, f"parameter {key!r}: step must be positive, got {step}")
-        if log:
-            raise _bad(where, f"parameter {key!r}: log and step cannot be combined")
-    if kind == "int":
-        for name, v in (("low", low), ("high", high), ("step", step)):
-            if v is not None and float(v) != int(v):
-                raise _bad(where, f"parameter {key!r}: an int's {name} must be whole, got {v}")
-        low, high = int(low), int(high)
-        step = int(step) if step is not None else None
-    else:
-        low, high = float(low), float(high)
-        step = float(step) if step is not None else None
-    if not low < high:
-        raise _bad(where, f"parameter {key!r}: low ({low}) must be below high ({high})")
-    if log and low <= 0:
-        raise _bad(where, f"parameter {key!r}: a log scale needs low > 0, got {low}")
-    return ParamSpec(kind, low, high, log, step)
-
-
-def load_space_file(path: str | os.PathLike[str]) -> dict[str, ParamSpec]:
-    """Parse a YAML search-space file (see the module docstring for its format)."""
-    p = Path(path)
-    where = str(p)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _bad(where, f"not valid YAML ({first})") from None
-    except OSError as exc:
-        raise _bad(where, f"cannot be read ({exc.strerror})") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise _bad(where, "must be a mapping of parameter: distribution")
-    raw = dict(raw)
-    extends = raw.pop("extends", None)
-    if extends is not None and extends not in PRESETS:
-        raise _bad(where, f"extends must be one of {', '.join(PRESETS)}, got {extends!r}")
-    space = dict(PRESETS[extends]) if extends else {}
-    for key, entry in raw.items():
-        key = str(key)
-        _check_key(where, key)
-        if entry is None:
-            if extends is None:
-                raise _bad(where, f"parameter {key!r} has no distribution")
-            space.pop(key, None)
-            continue
-        space[key] = parse_spec(where, key, entry)
-    if not space:
-        raise _bad(where, "holds no parameters to search")
-    return space
-
-
-def _check_key(where: str, key: str) -> None:
-    if key in FORBIDDEN:
-        raise _bad(
-            where, f"parameter {key!r} cannot be tuned: {FORBIDDEN[key]}; fix it with a flag"
-        )
-    if key not in TRAIN_KEYS:
-        close = difflib.get_close_matches(key, TRAIN_KEYS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise _bad(
-            where,
-            f"unknown parameter {key!r}{hint}; parameters are TrainConfig keys: "
-            f"{', '.join(k for k in TRAIN_KEYS if k not in FORBIDDEN)}",
-        )
+# The mode a preset's trials train in unless the mode is fixed or searched (the default
+# preset keeps TrainConfig's: warm-up, then fine-tune).
+PRESET_MODES = {"head": "head"}
 
 
 def _edges(spec: ParamSpec) -> list[Any]:
@@ -265,9 +99,7 @@ def _validate_against(where: str, space: Mapping[str, ParamSpec], base: TrainCon
             try:
                 dataclasses.replace(base, **{key: v})
             except ConfigError as exc:
-                raise _bad(
-                    where, f"parameter {key!r}: value {v!r} is not allowed ({exc})"
-                ) from None
+                raise bad(where, f"parameter {key!r}: value {v!r} is not allowed ({exc})") from None
 
 
 def resolve_space(
@@ -276,12 +108,12 @@ def resolve_space(
     """The space to search and the base config of every trial.
 
     ``space`` is a preset name or a YAML file. Keys the user ``fixed`` are dropped from
-    it. Unless the mode is fixed or searched, trials train in ``head`` mode (seconds each
-    on cached features), so the base config's mode becomes ``head``.
+    it. Unless the mode is fixed or searched, trials train in the preset's mode: ``head``
+    for the head preset (and a file that extends it), else the base config's own.
     """
     fixed = set(fixed)
     if space in PRESETS:
-        where = f"preset {space!r}"
+        where, preset = f"preset {space!r}", space
         resolved = dict(PRESETS[space])
     else:
         p = Path(space).expanduser()
@@ -291,14 +123,15 @@ def resolve_space(
                 f"YAML file; {p} does not exist"
             )
         where = str(p)
-        resolved = load_space_file(p)
+        resolved, preset = load_space_file(p, PRESETS)
     resolved = {k: v for k, v in resolved.items() if k not in fixed}
-    if "mode" not in resolved and "mode" not in fixed and base.mode != "head":
-        base = dataclasses.replace(base, mode="head")
-    modes = set(resolved["mode"].choices) if "mode" in resolved else {base.mode}
+    forced = PRESET_MODES.get(preset or "")
+    if forced and "mode" not in resolved and "mode" not in fixed and base.mode != forced:
+        base = dataclasses.replace(base, mode=forced)
+    modes = space_modes(resolved, base)
     for m in modes:
         if m not in ("head", "warmup", "finetune"):
-            raise _bad(where, f"parameter 'mode': unknown mode {m!r}")
+            raise bad(where, f"parameter 'mode': unknown mode {m!r}")
     # Drop what no trial's mode would ever use, so the study shows only real parameters.
     if modes == {"head"}:
         resolved = {k: v for k, v in resolved.items() if k not in FINETUNE_ONLY}
@@ -313,20 +146,58 @@ def resolve_space(
     return resolved, base
 
 
+def space_modes(space: Mapping[str, ParamSpec], base: TrainConfig) -> set[str]:
+    """The modes the study's trials train in (searched, or the base config's)."""
+    return set(space["mode"].choices) if "mode" in space else {base.mode}
+
+
+def _active(space: Mapping[str, ParamSpec], mode: str) -> list[str]:
+    """The keys a trial of ``mode`` samples (mode first: it decides which others apply)."""
+    keys = ["mode"] if "mode" in space else []
+    for key in space:
+        if key == "mode":
+            continue
+        if (mode == "head" and key in FINETUNE_ONLY) or (mode == "finetune" and key in HEAD_ONLY):
+            continue
+        keys.append(key)
+    return keys
+
+
 def suggest(trial: Any, space: Mapping[str, ParamSpec], base: TrainConfig) -> dict[str, Any]:
     """Sample one trial's parameters (mode first: it decides which others apply)."""
     params: dict[str, Any] = {}
     mode = base.mode
     if "mode" in space:
         mode = _suggest_one(trial, "mode", space["mode"])
-        params["mode"] = mode
-    for key, spec in space.items():
-        if key == "mode":
-            continue
-        if (mode == "head" and key in FINETUNE_ONLY) or (mode == "finetune" and key in HEAD_ONLY):
-            continue
-        params[key] = _suggest_one(trial, key, spec)
+    for key in _active(space, mode):
+        params[key] = mode if key == "mode" else _suggest_one(trial, key, space[key])
     return params
+
+
+def default_params(space: Mapping[str, ParamSpec], base: TrainConfig) -> dict[str, Any]:
+    """What ``base`` (``stylecast train``'s configuration) sets for every sampled key.
+
+    Enqueued as a study's first trial, these make the defaults the baseline to beat.
+    """
+    return {k: getattr(base, k) for k in _active(space, base.mode)}
+
+
+def _contains(spec: ParamSpec, value: Any) -> bool:
+    if spec.kind == "categorical":
+        return value in spec.choices
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if not spec.low <= value <= spec.high:
+        return False
+    if spec.step is None:
+        return True
+    k = (value - spec.low) / spec.step
+    return abs(k - round(k)) < 1e-9
+
+
+def outside_space(space: Mapping[str, ParamSpec], params: Mapping[str, Any]) -> list[str]:
+    """``key=value`` of every value in ``params`` that ``space`` cannot produce."""
+    return [f"{k}={v!r}" for k, v in params.items() if not _contains(space[k], v)]
 
 
 def _suggest_one(trial: Any, key: str, spec: ParamSpec) -> Any:

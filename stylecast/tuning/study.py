@@ -11,10 +11,14 @@ split and writes into the study folder::
     OUT/optimization_history.png, OUT/param_importances.png
     OUT/best-trial-<n>/         with ``retrain_best``: trained on train+val, scored on test,
                                 with ``tuning/`` holding the table and the two figures
+    OUT/defaults-retrained/     with ``retrain_best``: the default configuration, the same way
+    OUT/retrain.json            both test accuracies and McNemar's test on the test images
 
-Head-mode trials reuse the content-keyed caches (decoded pixels, backbone features), so
-features are computed once per study and each trial costs seconds. Re-running the same
-command continues the study; another machine joins it with the same storage and study name.
+The study's first trial is the default configuration (the baseline to beat), and the
+command stops within its time budget (``TuneConfig.timeout``). Trials reuse the
+content-keyed caches (decoded pixels, backbone features), so features are computed once
+per study. Re-running the same command continues the study; another machine joins it
+with the same storage and study name.
 
 This module runs the stage; :mod:`~stylecast.tuning.prepare` makes the split and the study,
 :mod:`~stylecast.tuning.worker` runs trials, :mod:`~stylecast.tuning.results` writes the
@@ -32,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -42,10 +46,12 @@ from stylecast.data import ImageCache
 from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.run import RunFolder
+from stylecast.tuning.budget import fmt_budget, say_budget
 from stylecast.tuning.prepare import (
     StudyPins,
     compute_split,
     create_or_load,
+    enqueue_defaults,
     warm_feature_cache,
 )
 from stylecast.tuning.results import (
@@ -60,7 +66,10 @@ from stylecast.tuning.results import (
 )
 from stylecast.tuning.space import resolve_space, space_to_json
 from stylecast.tuning.storage import open_storage, redact, resolve_storage
-from stylecast.tuning.worker import WorkerSpec, child_main, run_worker
+from stylecast.tuning.worker import WorkerSpec, run_workers, trial_resource
+
+if TYPE_CHECKING:
+    from stylecast.tuning.retrain import RetrainComparison
 
 __all__ = ["TuneResult", "tune"]
 
@@ -88,6 +97,10 @@ class TuneResult:
     retrained_run: Path | None = None
     test_metrics: dict[str, Any] | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # What `stylecast train` would train with the same flags: the study's baseline trial.
+    defaults_config: TrainConfig | None = None
+    # With retrain_best: the best and the default configuration, both on test.
+    comparison: RetrainComparison | None = None
 
     @property
     def best_yaml(self) -> Path:
@@ -171,6 +184,7 @@ def _tune(
     pruner: Any,
 ) -> TuneResult:
     t0 = time.perf_counter()
+    deadline = None if cfg.timeout is None else time.time() + cfg.timeout
     import optuna
 
     if data is None:
@@ -208,11 +222,14 @@ def _tune(
     splits_csv = RunFolder(out).splits_file
     atomic_write_text(splits_csv, split.csv_text)
     n_before = len(study.trials)
+    how_many = "as many trials as fit" if cfg.trials is None else f"up to {cfg.trials} more"
+    budget = "" if cfg.timeout is None else f" within {fmt_budget(cfg.timeout)}"
     say(
         f"study {study_name!r} in {redact(url)}: {n_before} trial(s) so far; running "
-        f"{cfg.trials} more on {cfg.workers} worker(s), {cfg.direction} {cfg.metric}"
+        f"{how_many}{budget} on {cfg.workers} worker(s), {cfg.direction} {cfg.metric}"
     )
     say("search space: " + ", ".join(f"{k} {v.describe()}" for k, v in space.items()))
+    say(enqueue_defaults(study, space, base))
     atomic_write_json(
         out / TUNE_JSON,
         {
@@ -230,6 +247,10 @@ def _tune(
     warm_feature_cache(
         data, base, space, splits_csv=splits_csv, cache=cache, progress=progress, say=say
     )
+    if progress:
+        say_budget(
+            study, data, base, cfg, splits_csv=splits_csv, cache=cache, deadline=deadline, say=say
+        )
 
     session = uuid.uuid4().hex[:12]
     specs = [
@@ -250,14 +271,16 @@ def _tune(
             progress=progress,
             sampler=sampler,
             pruner=pruner,
+            deadline=deadline,
+            resource=trial_resource(space, base),
         )
         for i, n in enumerate(_share(cfg.trials, cfg.workers))
-        if n > 0
+        if n is None or n > 0
     ]
     files: dict[str, Path] = {}
     table = trials_table(study)
     try:
-        _run_workers(specs)
+        run_workers(specs)
     finally:
         # Even after Ctrl-C the table and figures show what the study has so far.
         study = optuna.load_study(study_name=study_name, storage=storage)
@@ -292,13 +315,20 @@ def _tune(
         files=files,
         seconds=time.perf_counter() - t0,
         counts=counts,
+        defaults_config=base,
     )
     if cfg.retrain_best:
         from stylecast.tuning.retrain import retrain_best
 
-        run, metrics = retrain_best(data, result, cache=cache, progress=progress, say=say)
+        run, metrics, comparison = retrain_best(
+            data, result, cache=cache, progress=progress, say=say
+        )
         result = dataclasses.replace(
-            result, retrained_run=run, test_metrics=metrics, seconds=time.perf_counter() - t0
+            result,
+            retrained_run=run,
+            test_metrics=metrics,
+            comparison=comparison,
+            seconds=time.perf_counter() - t0,
         )
     return result
 
@@ -311,45 +341,12 @@ def _say(progress: bool) -> Callable[[str], None]:
     return say
 
 
-def _share(n: int, k: int) -> list[int]:
-    """``n`` trials shared out over ``k`` workers as evenly as possible."""
+def _share(n: int | None, k: int) -> list[int | None]:
+    """``n`` trials shared out over ``k`` workers as evenly as possible (None: no limit)."""
+    if n is None:
+        return [None] * k
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
 def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items()) or "no trials"
-
-
-def _run_workers(specs: list[WorkerSpec]) -> None:
-    """Run the workers: in this process when there is one, else as spawned processes."""
-    if len(specs) == 1:
-        run_worker(specs[0])
-        return
-    import multiprocessing as mp
-
-    # spawn: a fresh interpreter per worker (forking a process that holds torch threads
-    # and open database connections is unsafe).
-    ctx = mp.get_context("spawn")
-    procs = [
-        ctx.Process(target=child_main, args=(s,), name=f"stylecast-tune-{i}")
-        for i, s in enumerate(specs)
-    ]
-    for p in procs:
-        p.start()
-    try:
-        for p in procs:
-            p.join()
-    except BaseException:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=30)
-        raise
-    bad = [(i + 1, p.exitcode) for i, p in enumerate(procs) if p.exitcode not in (0, None)]
-    if bad:
-        which = ", ".join(f"worker {i} (exit code {c})" for i, c in bad)
-        raise RunError(
-            f"{which} stopped early; its trials so far are in the study; run the same "
-            "command again to continue"
-        )

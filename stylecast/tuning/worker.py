@@ -1,8 +1,11 @@
 """One tuning worker: load the shared study and run trials (in-process or a child process).
 
 A trial is a normal ``train()`` run into ``OUT/trials/<number>`` on the study's fixed
-split, with the shared image and feature caches; every epoch reports the metric to
-Optuna, and a pruned trial stops at once (``on_epoch`` raises ``TrialPruned``).
+split, with the shared image and feature caches. Every epoch of the phase the pruner
+measures (fine-tune epochs where trials fine-tune, head epochs in a head-only study)
+reports the metric to Optuna with the epoch as its step, so Hyperband's resource is
+epochs; a pruned trial stops at once (``on_epoch`` raises ``TrialPruned``). The trial of
+the default configuration is never pruned: it is the baseline every other trial must beat.
 """
 
 from __future__ import annotations
@@ -21,24 +24,52 @@ from typing import Any
 
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
 from stylecast.data import ImageCache
+from stylecast.errors import RunError
 from stylecast.run import RunFolder
-from stylecast.tuning.space import ParamSpec, suggest
+from stylecast.tuning.budget import defaults_line, eta_text
+from stylecast.tuning.space import ParamSpec, space_modes, suggest
 from stylecast.tuning.storage import open_storage
 
 __all__ = [
+    "DEFAULTS_ATTR",
     "TRIALS_DIR",
+    "TrialResource",
     "WorkerSpec",
     "child_main",
     "make_pruner",
     "make_sampler",
     "run_worker",
+    "run_workers",
     "strip_trial_dir",
+    "trial_resource",
 ]
 
 # The study folder's sub-folder of trial runs: TRIALS_DIR/<number>/.
 TRIALS_DIR = "trials"
 # What a non-best trial folder keeps: enough to see what it did, not its 13 MB of weights.
 KEEP_IN_TRIAL = (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.INFO)
+# User attribute of the trial that trains the default configuration (enqueued first).
+DEFAULTS_ATTR = "defaults"
+# Successive halving keeps the best third of the trials at each rung.
+HYPERBAND_REDUCTION = 3
+
+
+@dataclass(frozen=True)
+class TrialResource:
+    """What a trial reports to the pruner: the epochs of one phase, as steps 1, 2, ..."""
+
+    phase: str  # "finetune" where trials train the backbone, "head" in a head-only study
+    max_epochs: int  # the most steps a trial reports: Hyperband's max_resource
+
+
+def trial_resource(space: dict[str, ParamSpec], base: TrainConfig) -> TrialResource:
+    """The pruner's resource for a study of ``space`` over ``base``."""
+    if space_modes(space, base) == {"head"}:
+        key, phase = "head_epochs", "head"
+    else:
+        key, phase = "epochs", "finetune"
+    top = int(space[key].high) if key in space and space[key].high is not None else 0
+    return TrialResource(phase, max(top, int(getattr(base, key))))
 
 
 @dataclass(frozen=True)
@@ -54,26 +85,40 @@ class WorkerSpec:
     space: dict[str, ParamSpec]
     splits_csv: str
     cache_root: str
-    n_trials: int
+    n_trials: int | None  # None: as many as the deadline allows
     worker_index: int
     n_workers: int
     session: str
     progress: bool
     sampler: Any = None
     pruner: Any = None
+    deadline: float | None = None  # time.time() after which no trial starts
+    resource: TrialResource = TrialResource("finetune", TrainConfig().epochs)
 
 
-def make_pruner(cfg: TuneConfig) -> Any:
-    """The Optuna pruner ``cfg.pruner`` names."""
+def make_pruner(cfg: TuneConfig, resource: TrialResource | None = None) -> Any:
+    """The Optuna pruner ``cfg.pruner`` names (``auto``: by what the trials train).
+
+    Hyperband's resource is epochs of ``resource.phase``: it starts trials with 1 epoch
+    (2 from 6 epochs on, where the first epoch says little), keeps the best third at each
+    rung and lets the rest run to ``resource.max_epochs``.
+    """
     import optuna
 
-    if cfg.pruner == "median":
+    resource = resource or TrialResource("finetune", TrainConfig().epochs)
+    kind = cfg.pruner
+    if kind == "auto":
+        kind = "hyperband" if resource.phase == "finetune" else "median"
+    if kind == "median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=cfg.pruner_startup_trials, n_warmup_steps=cfg.pruner_warmup_epochs
         )
-    if cfg.pruner == "hyperband":
+    if kind == "hyperband":
+        top = max(1, resource.max_epochs)
         return optuna.pruners.HyperbandPruner(
-            min_resource=max(1, cfg.pruner_warmup_epochs), max_resource="auto"
+            min_resource=1 if top < 6 else 2,
+            max_resource=top,
+            reduction_factor=HYPERBAND_REDUCTION,
         )
     return optuna.pruners.NopPruner()
 
@@ -116,6 +161,21 @@ def _metric_value(history: list[dict[str, Any]], metric: str, direction: str) ->
     return max(values) if direction == "maximize" else min(values)
 
 
+def _trial_line(ft: Any, metric: str, best: Any) -> str:
+    """``trial 3 PRUNED val_accuracy 0.7 after 2 epochs in 41.0s  lr=... | best ...``."""
+    secs = ft.duration.total_seconds() if ft.duration else 0.0
+    value = "" if ft.value is None else f" {metric} {ft.value:.4f}"
+    epochs = ft.user_attrs.get("epochs_run")
+    what = ""
+    if ft.state.name == "PRUNED":
+        what = " at the end of the time budget" if ft.user_attrs.get("stopped") else ""
+        what += f" after {epochs} epochs" if epochs else ""
+    err = f"  ({ft.user_attrs['error']})" if "error" in ft.user_attrs else ""
+    best_s = f" | best {best.value:.4f} (trial {best.number})" if best else ""
+    params = _fmt_params(ft.params)
+    return f"trial {ft.number} {ft.state.name}{value}{what} in {secs:.1f}s  {params}{err}{best_s}"
+
+
 def run_worker(spec: WorkerSpec) -> None:
     """Run ``spec.n_trials`` trials of the study (failures are recorded, never raised)."""
     import optuna
@@ -135,7 +195,7 @@ def run_worker(spec: WorkerSpec) -> None:
         study_name=spec.study_name,
         storage=storage,
         sampler=spec.sampler or make_sampler(cfg, spec.worker_index, n_done),
-        pruner=spec.pruner or make_pruner(cfg),
+        pruner=spec.pruner or make_pruner(cfg, spec.resource),
     )
     cache = ImageCache(spec.cache_root)
     out = Path(spec.out)
@@ -155,15 +215,29 @@ def run_worker(spec: WorkerSpec) -> None:
         if run.exists():  # a leftover of an older study that used this trial number
             shutil.rmtree(run)
         step = 0
+        is_defaults = bool(trial.user_attrs.get(DEFAULTS_ATTR))
+        # The pruner's steps: epochs of the measured phase (a head-mode trial of a study
+        # that fine-tunes has none: it costs seconds and is never pruned).
+        phase = "head" if cfg_t.mode == "head" else "finetune"
+        reports = phase == spec.resource.phase
 
         def on_epoch(row: dict[str, Any]) -> None:
             nonlocal step
-            step += 1
-            value = float(row[cfg.metric])
-            if not math.isnan(value):
-                trial.report(value, step)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after epoch {step} ({cfg.metric} {value:.4f})")
+            if reports and row.get("phase") == phase:
+                step = int(row["epoch"])
+                value = float(row[cfg.metric])
+                if not math.isnan(value):
+                    trial.report(value, step)
+                if not is_defaults and trial.should_prune():
+                    raise optuna.TrialPruned(
+                        f"pruned after epoch {step} ({cfg.metric} {value:.4f})"
+                    )
+            last = cfg_t.head_epochs if phase == "head" else cfg_t.epochs
+            done = row.get("phase") == phase and int(row["epoch"]) >= last  # nothing to save
+            over = spec.deadline is not None and time.time() >= spec.deadline
+            if over and not done and not is_defaults:
+                trial.set_user_attr("stopped", "time budget")
+                raise optuna.TrialPruned("stopped at the end of the time budget")
 
         # train() runs a head loop on one thread by itself (tiny ops: extra threads only wait).
         try:
@@ -186,7 +260,7 @@ def run_worker(spec: WorkerSpec) -> None:
             trial.set_user_attr("epochs_run", step)
             strip_trial_dir(run)
             raise
-        trial.set_user_attr("epochs_run", len(result.history))
+        trial.set_user_attr("epochs_run", step if reports else len(result.history))
         return _metric_value(result.history, cfg.metric, cfg.direction)
 
     def after_trial(study: optuna.Study, ft: optuna.trial.FrozenTrial) -> None:
@@ -199,24 +273,21 @@ def run_worker(spec: WorkerSpec) -> None:
         run = out / TRIALS_DIR / str(ft.number)
         if ft.state != optuna.trial.TrialState.COMPLETE or (best and best.number != ft.number):
             strip_trial_dir(run)  # keep weights of the best trial only
+        if spec.deadline is not None and time.time() >= spec.deadline:
+            study.stop()  # the budget is spent: no new trial starts
         if not spec.progress:
             return
-        secs = ft.duration.total_seconds() if ft.duration else 0.0
-        value = "" if ft.value is None else f" {cfg.metric} {ft.value:.4f}"
-        epochs = ft.user_attrs.get("epochs_run")
-        what = f" after {epochs} epochs" if ft.state.name == "PRUNED" and epochs else ""
-        err = f"  ({ft.user_attrs['error']})" if "error" in ft.user_attrs else ""
-        left = spec.n_trials - finished
-        eta = (time.perf_counter() - started) / finished * left
-        best_s = f" | best {best.value:.4f} (trial {best.number})" if best else ""
-        print(
-            f"{tag}trial {ft.number} {ft.state.name}{value}{what} in {secs:.1f}s  "
-            f"{_fmt_params(ft.params)}{err}{best_s} | {finished}/{spec.n_trials}, "
-            f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s",
-            file=sys.stderr,
-            flush=True,
-        )
+        per_trial = (time.perf_counter() - started) / finished
+        eta = eta_text(spec.deadline, spec.n_trials, finished, per_trial)
+        print(tag + _trial_line(ft, cfg.metric, best) + eta, file=sys.stderr, flush=True)
+        if ft.user_attrs.get(DEFAULTS_ATTR) and ft.state.name == "COMPLETE":
+            line = defaults_line(ft, spec.deadline, spec.n_workers)
+            print(tag + line, file=sys.stderr, flush=True)
 
+    if spec.deadline is not None and time.time() >= spec.deadline:
+        waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+        if not waiting:  # the budget is spent and no queued baseline is left to run
+            return
     previous = optuna.logging.get_verbosity()
     # Our own line per trial replaces Optuna's (its FAIL warning carries a whole traceback).
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -224,7 +295,6 @@ def run_worker(spec: WorkerSpec) -> None:
         study.optimize(
             objective,
             n_trials=spec.n_trials,
-            timeout=cfg.timeout,
             catch=(Exception,),
             callbacks=[after_trial],
             gc_after_trial=True,
@@ -242,3 +312,38 @@ def child_main(spec: WorkerSpec) -> None:
     except Exception as exc:  # noqa: BLE001 - one line for the parent to show
         print(f"worker {spec.worker_index + 1} stopped: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+def run_workers(specs: list[WorkerSpec]) -> None:
+    """Run the workers: in this process when there is one, else as spawned processes."""
+    if len(specs) == 1:
+        run_worker(specs[0])
+        return
+    import multiprocessing as mp
+
+    # spawn: a fresh interpreter per worker (forking a process that holds torch threads
+    # and open database connections is unsafe).
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=child_main, args=(s,), name=f"stylecast-tune-{i}")
+        for i, s in enumerate(specs)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except BaseException:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    bad = [(i + 1, p.exitcode) for i, p in enumerate(procs) if p.exitcode not in (0, None)]
+    if bad:
+        which = ", ".join(f"worker {i} (exit code {c})" for i, c in bad)
+        raise RunError(
+            f"{which} stopped early; its trials so far are in the study; run the same "
+            "command again to continue"
+        )

@@ -65,6 +65,8 @@ def test_cli_tune_on_a_journal_then_retrain_best(lookbook: Path, tmp_path: Path)
         "--out",
         str(out),
         "--retrain-best",
+        "--space",
+        "head",
         "--freeze",
         "--sampler-seed",
         "0",
@@ -99,3 +101,25 @@ def test_cli_tune_on_a_journal_then_retrain_best(lookbook: Path, tmp_path: Path)
     )
     assert f"best configuration retrained on train+val: {run}" in res.stdout
     assert "accuracy:" in res.stdout
+    # Trial 0 is `stylecast train`'s configuration (with the flags given), the baseline.
+    first = table.set_index("number").loc[0]
+    assert (first["params_head_lr"], first["params_batch_size"]) == (0.003, 32)
+    assert (first["params_weight_decay"], first["params_label_smoothing"]) == (0.0005, 0.1)
+    # The winner against the defaults, both retrained on train+val and tested once.
+    cmp = json.loads((out / "retrain.json").read_text())
+    assert cmp["best_trial"] == best and cmp["best_run"] == str(run)
+    assert cmp["best_accuracy"] == json.loads((run / "evaluation.json").read_text())["accuracy"]
+    assert "the best against the defaults:" in res.stdout
+    if cmp["same_config"]:  # trial 0 won: trained once, and said so
+        assert best == 0 and not (out / "defaults-retrained").exists()
+        assert (
+            "the best trial (0) is the default configuration: trained once; test accuracy "
+            f"{cmp['best_accuracy']:.4f}"
+        ) in res.stdout
+    else:
+        defaults = out / "defaults-retrained"
+        accuracy = json.loads((defaults / "evaluation.json").read_text())["accuracy"]
+        assert cmp["defaults_run"] == str(defaults) and cmp["defaults_accuracy"] == accuracy
+        assert f"best (trial {best})  {cmp['best_accuracy']:.4f}" in res.stdout
+        assert f"defaults           {accuracy:.4f}" in res.stdout
+        assert f"McNemar's {cmp['method']} test: p = {cmp['pvalue']:.3g}" in res.stdout

@@ -50,7 +50,7 @@ def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
     # 1e-4 without a dot is a string to PyYAML; a list is shorthand for categorical.
     path = space_file(
         tmp_path,
-        "extends: default\n"
+        "extends: head\n"
         "lr: {type: float, low: 1e-4, high: 1e-2, log: true}\n"
         "batch_size: {type: int, low: 16, high: 64, step: 8}\n"
         "label_smoothing: [0.0, 0.1]\n"
@@ -64,11 +64,11 @@ def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
     assert "weight_decay" not in space and "head_epochs" not in space  # removed / fixed
     assert set(space) == {"head_lr", "lr", "batch_size", "epochs", "label_smoothing", "mode"}
 
-    # Default preset: head mode unless the mode is fixed; head-only trials skip lr/epochs.
-    space, base = resolve_space("default", TrainConfig(), fixed=())
+    # Head preset: head mode unless the mode is fixed; head-only trials skip lr/epochs.
+    space, base = resolve_space("head", TrainConfig(), fixed=())
     assert base.mode == "head"
     assert set(space) == {"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"}
-    space, base = resolve_space("default", TrainConfig(mode="finetune"), fixed={"mode"})
+    space, base = resolve_space("head", TrainConfig(mode="finetune"), fixed={"mode"})
     assert base.mode == "finetune"
     assert set(space) == {"lr", "batch_size", "weight_decay", "epochs", "label_smoothing"}
     space, _ = resolve_space("full", TrainConfig(), fixed={"lr"})
@@ -77,7 +77,53 @@ def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
         resolve_space(str(tmp_path / "nope.yaml"), TrainConfig(), fixed=())
     with pytest.raises(ConfigError, match="nothing to tune"):
         resolve_space(
-            "default",
+            "head",
             TrainConfig(),
             fixed={"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"},
         )
+
+
+def test_the_default_space_fine_tunes_and_holds_the_defaults(tmp_path: Path) -> None:
+    from stylecast.tuning.space import default_params, outside_space, resolve_space
+
+    # The talk's search on real fine-tuning: trials warm up a head, then fine-tune.
+    space, base = resolve_space("default", TrainConfig(), fixed=())
+    assert base == TrainConfig() and base.mode == "warmup"
+    assert list(space) == ["freeze_stages", "lr", "batch_size", "weight_decay", "label_smoothing"]
+    assert space["freeze_stages"].to_dict() == {"type": "int", "low": 0, "high": 6}
+    assert space["lr"].to_dict() == {"type": "float", "low": 3e-4, "high": 3e-3, "log": True}
+    assert space["batch_size"].to_dict() == {"type": "int", "low": 16, "high": 48, "step": 8}
+    assert space["weight_decay"].to_dict() == {
+        "type": "float",
+        "low": 1e-4,
+        "high": 3e-3,
+        "log": True,
+    }
+    # The first trial is exactly `stylecast train`'s configuration, inside every range.
+    params = default_params(space, base)
+    assert params == {
+        "freeze_stages": 0,
+        "lr": 1e-3,
+        "batch_size": 32,
+        "weight_decay": 5e-4,
+        "label_smoothing": 0.1,
+    }
+    assert outside_space(space, params) == []
+    assert outside_space(space, {**params, "batch_size": 20, "lr": 0.1}) == [
+        "lr=0.1",
+        "batch_size=20",
+    ]
+    # Head mode (--freeze) keeps only what a head trains with; full searches the mode too.
+    space, base = resolve_space("default", TrainConfig(mode="head"), fixed={"mode"})
+    assert set(space) == {"batch_size", "weight_decay", "label_smoothing"}
+    space, base = resolve_space("full", TrainConfig(), fixed=())
+    assert base.mode == "warmup" and space["mode"].choices == ("head", "warmup", "finetune")
+    assert {"freeze_stages", "lr", "head_lr", "head_epochs", "epochs"} <= set(space)
+    assert default_params(space, base)["mode"] == "warmup"
+    # A file takes its preset's mode: `extends: head` trains heads, `extends: default` fine-tunes.
+    path = space_file(tmp_path, "extends: head\nweight_decay: null\n")
+    assert resolve_space(path, TrainConfig(), fixed=())[1].mode == "head"
+    path = space_file(tmp_path, "extends: default\nfreeze_stages: {low: 2, high: 4}\n")
+    space, base = resolve_space(path, TrainConfig(), fixed=())
+    assert base.mode == "warmup" and space["freeze_stages"].to_dict()["low"] == 2
+    assert outside_space(space, default_params(space, base)) == ["freeze_stages=0"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     from stylecast.tuning.study import tune
 
     out, cache = tmp_path / "study", ImageCache(tmp_path / "cache")
-    cfg = TuneConfig(trials=3, sampler_seed=0)
+    cfg = TuneConfig(trials=3, sampler_seed=0, space="head")
     res = tune(lookbook, cfg, base_config(), out, progress=False, cache=cache)
 
     assert res.n_trials == 3 and res.new_trials == [0, 1, 2]
@@ -71,7 +72,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     # Re-running continues the study: new trials are added, numbered after the old ones.
     res2 = tune(
         lookbook,
-        TuneConfig(trials=2, sampler_seed=0),
+        TuneConfig(trials=2, sampler_seed=0, space="head"),
         base_config(),
         out,
         progress=False,
@@ -88,7 +89,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     ):
         tune(
             lookbook,
-            TuneConfig(trials=1, metric="val_loss"),
+            TuneConfig(trials=1, metric="val_loss", space="head"),
             base_config(),
             out,
             progress=False,
@@ -106,7 +107,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     with pytest.raises(RunError, match=r"other fixed training values: head_epochs \(study: 4"):
         tune(
             lookbook,
-            TuneConfig(trials=1),
+            TuneConfig(trials=1, space="head"),
             base_config(head_epochs=5),
             out,
             progress=False,
@@ -117,7 +118,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     with pytest.raises(RunError, match="was run on another split of the data"):
         tune(
             lookbook,
-            TuneConfig(trials=1),
+            TuneConfig(trials=1, space="head"),
             base_config(val_fraction=0.3),
             out,
             progress=False,
@@ -126,6 +127,47 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     assert (out / "splits.csv").read_text() == split  # the refused split was not written
     study = optuna.load_study(study_name=res.study_name, storage=f"sqlite:///{out}/study.db")
     assert len(study.trials) == 5  # nothing was added by the refusals
+
+
+def test_a_fine_tuning_study_starts_from_the_defaults_within_its_budget(
+    lookbook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tuning_cache: ImageCache
+) -> None:
+    from stylecast.tuning.study import tune
+
+    out, cache = tmp_path / "ft", tuning_cache
+    base = base_config(epochs=2, head_epochs=2)  # warm-up mode: 2 head, then 2 fine-tune epochs
+    # No trial count: the budget alone stops the study. It is spent before trial 0 ends, and
+    # trial 0 (the defaults: the baseline) always finishes; no other trial starts after it.
+    res = tune(lookbook, TuneConfig(timeout=1, sampler_seed=0), base, out, cache=cache)
+    err = capsys.readouterr().err
+    assert res.n_trials == 1 and res.counts == {"COMPLETE": 1}
+    study = optuna.load_study(study_name=res.study_name, storage=f"sqlite:///{out}/study.db")
+    (trial,) = study.trials
+    assert trial.params == {
+        "freeze_stages": 0,
+        "lr": 1e-3,
+        "batch_size": 32,
+        "weight_decay": 5e-4,
+        "label_smoothing": 0.1,
+    }
+    assert trial.user_attrs["defaults"] is True
+    assert res.best_config == res.defaults_config == base  # `stylecast train`'s configuration
+    # The pruner's steps are fine-tune epochs (Hyperband's resource), not the head epochs.
+    assert sorted(trial.intermediate_values) == [1, 2]
+    metrics = pd.read_csv(out / "trials" / "0" / "metrics.csv")
+    assert list(metrics["phase"]) == ["head", "head", "finetune", "finetune"]
+    assert trial.intermediate_values[2] == metrics["val_accuracy"].iloc[3]
+    # Before the study: one trial's time here and how many fit; after trial 0: measured.
+    assert re.search(
+        r"one trial of the default configuration takes about \d+\.\d min here \(timed from a "
+        r"fine-tune epoch over \d+ images here\); about 1 trials fit in the 0 s budget",
+        err,
+    ), err
+    assert re.search(
+        r"trial 0 \(defaults\) took \d+\.\d min; about 0 more trials fit in the remaining "
+        r"budget \(0m00s\)",
+        err,
+    ), err
 
 
 class _PruneFrom(optuna.pruners.BasePruner):
@@ -144,7 +186,7 @@ def test_failed_pruned_and_killed_trials_never_stop_the_study(
     from stylecast.tuning.study import tune
 
     out = tmp_path / "faults"
-    cfg = TuneConfig(trials=1, heartbeat_interval=1, grace_period=2, sampler_seed=0)
+    cfg = TuneConfig(trials=1, heartbeat_interval=1, grace_period=2, sampler_seed=0, space="head")
     res = tune(lookbook, cfg, base_config(head_epochs=6), out, progress=False)
     assert res.counts == {"COMPLETE": 1}
 
@@ -254,7 +296,9 @@ def test_two_workers_share_one_study_on_postgresql(lookbook: Path, tmp_path: Pat
     url, cleanup = _postgres_url()
     try:
         out = tmp_path / "pg"
-        cfg = TuneConfig(trials=4, workers=2, storage=url, study_name="pg-study", pruner="none")
+        cfg = TuneConfig(
+            trials=4, workers=2, storage=url, study_name="pg-study", pruner="none", space="head"
+        )
         res = tune(lookbook, cfg, base_config(), out, progress=False)
         assert res.storage.startswith("postgresql+psycopg://") and "***" in res.storage
         storage = url.replace("postgresql://", "postgresql+psycopg://")

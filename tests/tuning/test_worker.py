@@ -19,9 +19,11 @@ from stylecast.tuning.worker import (
 
 def test_pruners_from_the_config() -> None:
     assert isinstance(make_pruner(TuneConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
-    assert isinstance(make_pruner(TuneConfig()), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner(TuneConfig(pruner="median")), optuna.pruners.MedianPruner)
     assert isinstance(make_pruner(TuneConfig(pruner="none")), optuna.pruners.NopPruner)
-    median = make_pruner(TuneConfig(pruner_startup_trials=3, pruner_warmup_epochs=2))
+    median = make_pruner(
+        TuneConfig(pruner="median", pruner_startup_trials=3, pruner_warmup_epochs=2)
+    )
     assert median._n_startup_trials == 3 and median._n_warmup_steps == 2
 
 
@@ -46,3 +48,29 @@ def test_a_stripped_trial_keeps_config_metrics_and_run_json(tmp_path: Path) -> N
     strip_trial_dir(run)
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.csv", "run.json"]
     strip_trial_dir(tmp_path / "missing")  # nothing to strip: no error
+
+
+def test_hyperband_over_fine_tune_epochs_is_the_default_pruner() -> None:
+    from stylecast.config import TrainConfig
+    from stylecast.tuning.space import resolve_space
+    from stylecast.tuning.worker import TrialResource, trial_resource
+
+    space, base = resolve_space("default", TrainConfig(), fixed=())
+    resource = trial_resource(space, base)
+    assert resource == TrialResource("finetune", 8)  # steps: fine-tune epochs
+    pruner = make_pruner(TuneConfig(), resource)
+    assert isinstance(pruner, optuna.pruners.HyperbandPruner)
+    assert (pruner._min_resource, pruner._max_resource, pruner._reduction_factor) == (2, 8, 3)
+    small = make_pruner(TuneConfig(), TrialResource("finetune", 2))
+    assert (small._min_resource, small._max_resource) == (1, 2)
+    # median stays selectable; a head-only study prunes over head epochs with it by default.
+    assert isinstance(
+        make_pruner(TuneConfig(pruner="median"), resource), optuna.pruners.MedianPruner
+    )
+    space, base = resolve_space("head", TrainConfig(), fixed=())
+    assert trial_resource(space, base) == TrialResource("head", 60)
+    assert isinstance(
+        make_pruner(TuneConfig(), trial_resource(space, base)), optuna.pruners.MedianPruner
+    )
+    space, base = resolve_space("full", TrainConfig(), fixed=())
+    assert trial_resource(space, base) == TrialResource("finetune", 8)
