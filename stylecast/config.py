@@ -99,8 +99,16 @@ class TrainConfig:
         "warmup (head first, then unfreeze)",
         choices=MODES,
     )
-    epochs: int = option(8, "fine-tune epochs (head epochs in head mode)")
-    head_epochs: int = option(30, "head epochs before unfreezing (warmup mode)")
+    epochs: int = option(
+        8,
+        "fine-tune epochs (finetune and warmup modes; head mode fits its head over --head-epochs "
+        "values of C)",
+    )
+    head_epochs: int = option(
+        30,
+        "head phase (head and warmup modes): how many L2 strengths C, log-spaced from 1e-4 to 1e2,"
+        " the logistic-regression head is fitted with; the best on validation is kept",
+    )
     unfreeze: str = option(
         "all",
         "warmup: unfreeze all at once, or blocks (last block first, one more per epoch)",
@@ -112,13 +120,23 @@ class TrainConfig:
         "frozen stages run in eval mode and are not back-propagated, so a trial is faster)",
     )
     lr: float = option(1e-3, "learning rate of fine-tuning")
-    head_lr: float = option(3e-3, "learning rate of the head phase")
-    batch_size: int = option(32, "images per step")
-    weight_decay: float = option(5e-4, "AdamW weight decay")
-    label_smoothing: float = option(0.1, "label smoothing (0 = off)")
+    head_lr: float = option(
+        3e-3, "unused since the head is fitted by L-BFGS (kept so older configs load)"
+    )
+    batch_size: int = option(32, "images per fine-tune step")
+    weight_decay: float = option(
+        5e-4, "AdamW weight decay of fine-tuning (the head's L2 strength is chosen on validation)"
+    )
+    label_smoothing: float = option(
+        0.1, "label smoothing of fine-tuning (0 = off; the logistic-regression head ignores it)"
+    )
     lr_warmup_epochs: float = option(0.5, "epochs of linear lr warm-up before the cosine decay")
     grad_clip: float = option(1.0, "largest gradient norm of a step (0 = no clipping)")
-    patience: int = option(3, "early-stopping patience in epochs (0 = off)")
+    patience: int = option(
+        3,
+        "early-stopping patience in fine-tune epochs (0 = off; the head's C grid is always fitted "
+        "whole)",
+    )
     balance: str = option(
         "none",
         "class imbalance: none, weights (loss weights) or sampler (balanced batches)",
@@ -164,6 +182,8 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.freeze_stages <= 16:
             raise ConfigError(f"freeze_stages must be between 0 and 16, got {self.freeze_stages}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
         if self.patience < 0 or self.num_threads < 0:
             raise ConfigError("patience and num_threads must not be negative")
 
@@ -173,18 +193,36 @@ class EvaluateConfig:
     """How a run is evaluated."""
 
     batch_size: int = option(64, "images per forward pass")
-    n_bootstrap: int = option(1000, "bootstrap resamples for the 95% intervals (0 = none)")
+    n_bootstrap: int = option(
+        1000, "bootstrap resamples for the balanced-accuracy interval (0 = none)"
+    )
     n_bins: int = option(15, "confidence bins of ECE and the reliability diagram")
     calibrate: bool = option(
-        True, "fit the temperature on the validation split (else keep the one in model.json)"
+        True,
+        "fit the temperature on the validation split, kept only when it helps out of sample "
+        "(else keep the one in model.json)",
     )
     gallery_size: int = option(12, "images per gallery (0 = no galleries)")
     seed: int = option(0, "bootstrap seed")
     gradcam: bool = option(True, "Grad-CAM overlays in the galleries")
-    min_calibration_images: int = option(10, "fewer validation images keep the old temperature")
+    min_calibration_images: int = option(10, "fewer validation images keep temperature 1")
+    calibration_folds: int = option(
+        5,
+        "folds of the cross-validation on the validation split that decides whether the "
+        "fitted temperature is kept",
+    )
+    caption_column: str | None = option(
+        None,
+        "manifest column shown under gallery photos (default: a name-like column such as "
+        "productDisplayName when there is one, else the file name)",
+    )
 
     def __post_init__(self) -> None:
         _check_types(self)
+        if self.calibration_folds < 2:
+            raise ConfigError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
         if self.batch_size < 1 or self.n_bootstrap < 0 or self.n_bins < 2 or self.gallery_size < 0:
             raise ConfigError(
                 "batch_size >= 1, n_bootstrap >= 0, n_bins >= 2 and gallery_size >= 0 are required"

@@ -132,3 +132,17 @@ def test_option_metadata_and_choices_from_it() -> None:
         TrainConfig(balance="oversample")
     with pytest.raises(ConfigError, match="split_strategy must be one of stratified, time"):
         load_config(TrainConfig, None, {"split_strategy": "random"})
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, EvaluateConfig])
+def test_a_negative_seed_is_refused(cls) -> None:
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer, got -1"):
+        cls(seed=-1)
+
+
+def test_negative_seed_on_the_command_line_is_one_line(tmp_path) -> None:
+    from tests.conftest import run_cli
+
+    res = run_cli("train", str(tmp_path), "--seed", "-1")
+    assert res.returncode == 1
+    assert res.stderr.strip() == "error: seed must be a non-negative integer, got -1"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from stylecast.cli.common import add_config_options, config_overrides
+from stylecast.config import EvaluateConfig
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``report``, ``explain`` and ``compare`` to the subcommands."""
@@ -19,26 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "data", nargs="?", help="other labelled data to score (default: the run's test split)"
     )
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of EvaluateConfig keys")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--n-bootstrap", type=int, default=None, help="bootstrap resamples for the CI")
-    p.add_argument(
-        "--no-calibrate",
-        dest="calibrate",
-        action="store_const",
-        const=False,
-        help="do not fit the temperature (use the one in model.json, if any)",
-    )
-    p.add_argument(
-        "--gallery-size", type=int, default=None, help="images per gallery (0 = no galleries)"
-    )
-    p.add_argument(
-        "--no-gradcam",
-        dest="gradcam",
-        action="store_const",
-        const=False,
-        help="galleries without Grad-CAM heat maps (faster)",
-    )
+    g = p.add_argument_group("evaluation (defaults < --config FILE < these flags)")
+    g.add_argument("--config", metavar="FILE.yaml", help="YAML file of EvaluateConfig keys")
+    add_config_options(g, EvaluateConfig)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
@@ -83,13 +69,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     cfg = load_config(
         EvaluateConfig,
         args.config,
-        overrides={
-            "batch_size": args.batch_size,
-            "n_bootstrap": args.n_bootstrap,
-            "calibrate": args.calibrate,
-            "gallery_size": args.gallery_size,
-            "gradcam": args.gradcam,
-        },
+        overrides=config_overrides(args, EvaluateConfig),
     )
     result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
     print(format_evaluation(result.metrics))
