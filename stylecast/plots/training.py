@@ -143,18 +143,27 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], ax: Axes | None =
 
 
 def kept_row(history: Sequence[Mapping[str, Any]]) -> int:
-    """The row whose weights training keeps: highest val accuracy, ties by lower val loss,
-    the earliest among equals (the rule of :class:`stylecast.training.TrainState`)."""
-    best, best_key = 0, None
+    """The row whose weights training keeps: highest val accuracy, ties by lower val loss
+    (within the head phase by the earlier row), the earliest among equals: the rule of
+    :func:`stylecast.training.state.is_better`."""
+    best = None
     for i, h in enumerate(history):
         acc = h.get("val_accuracy")
         if acc is None or np.isnan(float(acc)):
             continue
-        loss = h.get("val_loss")
-        key = (float(acc), -(float(loss) if loss is not None else np.inf))
-        if best_key is None or key > best_key:
-            best, best_key = i, key
-    return best
+        if best is None:
+            best = i
+            continue
+        b = history[best]
+        if float(acc) != float(b["val_accuracy"]):
+            better = float(acc) > float(b["val_accuracy"])
+        elif h.get("phase") == "head" and b.get("phase") == "head":
+            better = False  # the head's grid: a tie keeps the stronger regularisation
+        else:
+            better = float(h.get("val_loss", np.inf)) < float(b.get("val_loss", np.inf))
+        if better:
+            best = i
+    return 0 if best is None else best
 
 
 def _phase_segments(phases: list[str]) -> list[tuple[int, int]]:

@@ -183,7 +183,8 @@ def warm_feature_cache(
             data,
             warm,
             Path(tmp) / "run",
-            progress=progress,
+            # Quiet: its last line would name a throw-away temporary folder.
+            progress=False,
             cache=cache,
             write_summary=False,
             splits_csv=splits_csv,

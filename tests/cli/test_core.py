@@ -135,3 +135,12 @@ def test_a_manifest_of_absolute_paths_trains_evaluates_and_reports(
     res = run_cli("evaluate", str(run), str(manifest))
     assert res.returncode == 0, res.stderr
     assert "IndexError" not in res.stderr and "internal error" not in res.stderr
+
+
+def test_epochs_help_matches_what_head_mode_does() -> None:
+    """--epochs is fine-tuning's; head mode fits over --head-epochs values of C (its rows)."""
+    res = run_cli("train", "--help")
+    text = " ".join(res.stdout.split())
+    assert "--epochs EPOCHS fine-tune epochs (finetune and warmup modes; head mode fits its" in text
+    assert "over --head-epochs values of C" in text
+    assert "head epochs in head mode" not in text

@@ -73,6 +73,9 @@ def test_cli_tune_on_a_journal_then_retrain_best(lookbook: Path, tmp_path: Path)
         *FAST_FLAGS,
     )
     assert res.returncode == 0, res.stderr
+    # Internal throw-away folders (feature warm-up, speed probe) are never shown.
+    assert "stylecast-warm-" not in res.stdout + res.stderr
+    assert "stylecast-probe-" not in res.stdout + res.stderr
     header = res.stdout.splitlines()[0].split()
     assert header[:3] == COLUMNS_HEAD and header[-1] == "state"
     assert "params_head_lr" in header and "params_mode" not in header  # --freeze fixed the mode

@@ -177,9 +177,9 @@ def test_head_mode_matches_sklearn_on_the_same_cached_features(
     assert metrics["lr"].to_numpy() == pytest.approx(c_grid(10))
 
     features = ImageCache().root / "features"
-    before = set(features.iterdir())
+    before = set(features.glob("*.npy"))
     feats = run_features(lookbook, cfg, splits_csv=tmp_path / "run" / "splits.csv")
-    added = set(features.iterdir()) - before
+    added = set(features.glob("*.npy")) - before
     assert len(added) == 1  # train and val were the head's own cached features; test is new
     x, y = feats.x, feats.y
 

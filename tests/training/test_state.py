@@ -129,3 +129,15 @@ def test_a_damaged_checkpoint_is_a_run_error(tmp_path: Path) -> None:
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(RunError, match=r"(?s)last.pt is unreadable .*delete it to start over"):
         _state(tmp_path).resume()
+
+
+def test_a_tie_in_the_head_grid_keeps_the_stronger_regularisation() -> None:
+    from stylecast.training.state import is_better
+
+    strong = {"phase": "head", "val_accuracy": 1.0, "val_loss": 0.5}
+    weak = {"phase": "head", "val_accuracy": 1.0, "val_loss": 0.001}
+    assert not is_better(weak, strong)  # same accuracy: the earlier (stronger) C stays
+    assert is_better({**weak, "val_accuracy": 1.01}, strong)
+    tuned = {"phase": "finetune", "val_accuracy": 1.0, "val_loss": 0.1}
+    assert is_better(tuned, strong)  # across phases a tie still goes to the lower loss
+    assert not is_better({**tuned, "val_loss": 0.6}, strong)
