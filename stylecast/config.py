@@ -106,8 +106,9 @@ class TrainConfig:
     )
     head_epochs: int = option(
         30,
-        "head phase (head and warmup modes): how many L2 strengths C, log-spaced from 1e-4 to 1e2,"
-        " the logistic-regression head is fitted with; the best on validation is kept",
+        "head phase: in head mode how many L2 strengths C (log-spaced 1e-4 to 1e2) the "
+        "logistic-regression head is fitted with, the best on validation kept; in warmup mode "
+        "the AdamW epochs of the head before unfreezing",
     )
     unfreeze: str = option(
         "all",
@@ -121,21 +122,24 @@ class TrainConfig:
     )
     lr: float = option(1e-3, "learning rate of fine-tuning")
     head_lr: float = option(
-        3e-3, "unused since the head is fitted by L-BFGS (kept so older configs load)"
+        3e-3, "learning rate of the warmup head (head mode fits its logistic regression by L-BFGS)"
     )
-    batch_size: int = option(32, "images per fine-tune step")
+    batch_size: int = option(32, "images per step of fine-tuning and the warmup head")
     weight_decay: float = option(
-        5e-4, "AdamW weight decay of fine-tuning (the head's L2 strength is chosen on validation)"
+        5e-4,
+        "AdamW weight decay of fine-tuning and the warmup head (head mode chooses its L2 "
+        "strength on validation)",
     )
     label_smoothing: float = option(
-        0.1, "label smoothing of fine-tuning (0 = off; the logistic-regression head ignores it)"
+        0.1,
+        "label smoothing of fine-tuning and the warmup head (0 = off; head mode's logistic "
+        "regression ignores it)",
     )
     lr_warmup_epochs: float = option(0.5, "epochs of linear lr warm-up before the cosine decay")
     grad_clip: float = option(1.0, "largest gradient norm of a step (0 = no clipping)")
     patience: int = option(
         3,
-        "early-stopping patience in fine-tune epochs (0 = off; the head's C grid is always fitted "
-        "whole)",
+        "early-stopping patience in epochs (0 = off; head mode's C grid is always fitted whole)",
     )
     balance: str = option(
         "none",
