@@ -94,12 +94,12 @@ def find_target_layer(
     return last
 
 
-def _stage_grids(model: nn.Module, size: int) -> list[int]:
-    """The output grid side of every block stage at input ``size`` (one probe forward)."""
-    grids: list[int] = []
+def _grid_sides(model: nn.Module, size: int, modules: Sequence[nn.Module]) -> list[int]:
+    """The output grid side of each of ``modules`` at input ``size`` (one probe forward)."""
+    sides: list[int] = []
     hooks = [
-        stage.register_forward_hook(lambda _m, _i, out: grids.append(int(out.shape[-1])))
-        for stage in model.blocks
+        m.register_forward_hook(lambda _m, _i, out: sides.append(int(out.shape[-1])))
+        for m in modules
     ]
     was_training = model.training
     model.eval()
@@ -111,24 +111,17 @@ def _stage_grids(model: nn.Module, size: int) -> list[int]:
         for h in hooks:
             h.remove()
         model.train(was_training)
-    return grids
+    return sides
+
+
+def _stage_grids(model: nn.Module, size: int) -> list[int]:
+    """The output grid side of every block stage at input ``size``."""
+    return _grid_sides(model, size, list(model.blocks))
 
 
 def cam_grid(model: nn.Module, input_size: int) -> int:
     """How many cells on a side the default Grad-CAM map has at ``input_size``."""
-    layer = find_target_layer(model, input_size)
-    side: list[int] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: side.append(int(out.shape[-1])))
-    was_training = model.training
-    model.eval()
-    try:
-        param = next(model.parameters())
-        with torch.no_grad():
-            model(torch.zeros(1, 3, input_size, input_size, device=param.device, dtype=param.dtype))
-    finally:
-        handle.remove()
-        model.train(was_training)
-    return side[0]
+    return _grid_sides(model, input_size, [find_target_layer(model, input_size)])[0]
 
 
 def grad_cam(
