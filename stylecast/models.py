@@ -250,7 +250,7 @@ def preprocessing_for(name: str, img_size: int, fill: int = 255) -> Preprocessin
 
 
 def model_summary(model: nn.Module, img_size: int, depth: int = 3) -> str:
-    """The talk's slide as text: layer, output shape, parameters, mult-adds (torchinfo)."""
+    """The layer table as text: layer, output shape, parameters, mult-adds (torchinfo)."""
     from torchinfo import summary
 
     was_training = model.training
