@@ -136,13 +136,18 @@ def load_verified(path: Path, *, rows: int) -> np.ndarray | None:
         elif _digest(feats) != meta["blake2b"]:
             problem = "content does not match its digest"
     except FileNotFoundError:
-        problem = "no digest to verify it against"
+        problem = "unverifiable"
     except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         problem = f"unreadable: {type(exc).__name__}"
     if problem is None:
         return feats
+    why = (
+        "was written without a digest (an older stylecast), so it cannot be trusted"
+        if problem == "unverifiable"
+        else f"was damaged ({problem})"
+    )
     print(
-        f"features cache {path.name} was damaged ({problem}); computing it again",
+        f"features cache {path.name} {why}; computing it again",
         file=sys.stderr,
         flush=True,
     )
