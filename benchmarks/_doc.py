@@ -29,3 +29,29 @@ def write_section(heading: str, body: str) -> Path:
     tmp.write_text(text.rstrip() + "\n", encoding="utf-8")
     tmp.replace(DOC)
     return DOC
+
+
+def shared_data(name: str) -> str:
+    """The default path of one folder or file of ../shared/data beside the repository."""
+    return str(DOC.parent.parent.parent / "shared" / "data" / name)
+
+
+def require(path: str | Path) -> None:
+    """Exit with one line when a benchmark's input is missing."""
+    if not Path(path).exists():
+        raise SystemExit(f"error: {path} does not exist (this benchmark needs ../shared/data)")
+
+
+def machine_line() -> str:
+    """The CPU, its core count and torch's version, printed once as ``machine: ...``."""
+    import os
+    import platform
+
+    import torch
+
+    line = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}"
+    )
+    print(f"machine: {line}")
+    return line

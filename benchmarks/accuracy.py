@@ -18,8 +18,6 @@ Usage:  python benchmarks/accuracy.py [--data DIR] [--modes head finetune warmup
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _doc import write_section  # noqa: E402
+from _doc import machine_line, require, write_section  # noqa: E402
 
 from stylecast import TrainConfig, evaluate, train  # noqa: E402
 from stylecast.evaluation import mcnemar_test, wilson_interval  # noqa: E402
@@ -101,13 +99,8 @@ def main() -> None:
         "--write-doc", action="store_true", help="write the table into docs/benchmarks.md"
     )
     args = ap.parse_args()
-    if not Path(args.data).exists():
-        sys.exit(f"error: {args.data} does not exist (this benchmark needs ../shared/data)")
-    machine = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}"
-    )
-    print(f"machine: {machine}")
+    require(args.data)
+    machine = machine_line()
     defaults = TrainConfig()
     rows, correct = [], {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,19 +12,18 @@ Usage:  python benchmarks/four_seasons.py [--data DIR] [--write-doc]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
+
+from _doc import machine_line, require  # noqa: E402
 
 from stylecast import TrainConfig, evaluate, train  # noqa: E402
 
@@ -34,13 +33,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "fpi-trends"))
     ap.add_argument("--write-doc", action="store_true", help="write into docs/benchmarks.md")
     args = ap.parse_args()
-    if not Path(args.data).exists():
-        sys.exit(f"error: {args.data} does not exist (this benchmark needs ../shared/data)")
-    machine = (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}"
-    )
-    print(f"machine: {machine}")
+    require(args.data)
+    machine = machine_line()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         res = train(args.data, TrainConfig(group_column="group"), Path(tmp) / "run", progress=False)

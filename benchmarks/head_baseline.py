@@ -18,8 +18,6 @@ the script works; the figures to trust come from the whole set).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,6 +29,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+from _doc import machine_line, require  # noqa: E402
 
 from stylecast import TrainConfig, train  # noqa: E402
 from stylecast.models import load_model  # noqa: E402
@@ -101,14 +101,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="a stratified sample of N images")
     args = ap.parse_args()
     data = Path(args.data)
-    if not (data / "manifest.csv").is_file():
-        sys.exit(f"error: {data}/manifest.csv does not exist (this benchmark needs ../shared/data)")
-    import torch
-
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}"
-    )
+    require(data / "manifest.csv")
+    machine_line()
     cfg = TrainConfig(mode="head", group_column="group")
     with tempfile.TemporaryDirectory(prefix="head-baseline-") as tmp:
         source = limited_manifest(data, args.limit, Path(tmp) / "data") if args.limit else data

@@ -161,7 +161,6 @@ def warm_feature_cache(
     *,
     splits_csv: Path,
     cache: ImageCache,
-    progress: bool,
     say: Callable[[str], None],
 ) -> bool:
     """Compute the frozen backbone's features once, before any trial (True if it did).

@@ -244,9 +244,7 @@ def _tune(
             "command": redact(" ".join(sys.argv)) if sys.argv and sys.argv[0] else "",
         },
     )
-    warm_feature_cache(
-        data, base, space, splits_csv=splits_csv, cache=cache, progress=progress, say=say
-    )
+    warm_feature_cache(data, base, space, splits_csv=splits_csv, cache=cache, say=say)
     if progress:
         say_budget(
             study, data, base, cfg, splits_csv=splits_csv, cache=cache, deadline=deadline, say=say
