@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
 
-from stylecast.data import IMAGE_EXTENSIONS, letterbox, load_image, printable_path
+from stylecast.data import letterbox, load_image, printable_path
 from stylecast.errors import DataError
 from stylecast.evaluation import softmax
+from stylecast.inference.sources import expand_image_paths
 from stylecast.models import load_model
 from stylecast.run import ModelInfo
 from stylecast.training import predict_logits
@@ -27,39 +28,33 @@ __all__ = ["Predictor", "predict", "expand_image_paths"]
 ImageLike = str | os.PathLike[str] | Image.Image | np.ndarray
 
 
-def expand_image_paths(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given, folders expanded to the images below them (sorted)."""
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(
-                sorted(
-                    f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-                )
-            )
-        elif p.exists():
-            out.append(p)
-        else:
-            raise DataError(f"{p} does not exist")
-    return out
-
-
 class Predictor:
-    """A loaded model with its preprocessing and calibration."""
+    """A loaded model with its preprocessing and calibration.
 
-    def __init__(self, model: torch.nn.Module, info: ModelInfo) -> None:
+    ``onnx`` (an :class:`~stylecast.inference.engine.OnnxEngine`) computes the logits when
+    given; the torch ``model`` stays loaded for Grad-CAM.
+    """
+
+    def __init__(self, model: torch.nn.Module, info: ModelInfo, onnx: Any = None) -> None:
         self.model = model.eval()
         self.info = info
         self.classes_ = list(info.classes)
         self.prep = info.preprocessing
         self.temperature = info.temperature
+        self.onnx = onnx
+        self.backend = onnx.describe() if onnx is not None else "torch"
 
     @classmethod
-    def from_run(cls, run: str | os.PathLike[str]) -> Predictor:
-        """The model of a trained run folder (RunError when it holds none)."""
+    def from_run(cls, run: str | os.PathLike[str], backend: str = "auto") -> Predictor:
+        """The model of a trained run folder (RunError when it holds none).
+
+        ``backend``: ``auto`` uses the run's ONNX export when one matches its weights (and
+        ONNX Runtime is installed), ``torch``, ``onnx`` or ``onnx-int8`` insist.
+        """
+        from stylecast.inference.engine import onnx_engine
+
         model, info = load_model(run)
-        return cls(model, info)
+        return cls(model, info, onnx_engine(run, backend))
 
     def _pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
         size, fill = self.prep.img_size, self.prep.fill
@@ -79,6 +74,8 @@ class Predictor:
         pixels = self._pixels(list(images))
         if len(pixels) == 0:
             return np.zeros((0, len(self.classes_)), np.float32)
+        if self.onnx is not None:
+            return self.onnx.runtime.logits(pixels, batch_size=batch_size)
         return predict_logits(
             self.model, pixels, self.prep.mean, self.prep.std, batch_size=batch_size
         )
