@@ -1,0 +1,143 @@
+"""The model behind the server: loaded once, then each request's images -> results (JSON).
+
+:class:`ModelService` holds the run's :class:`~stylecast.inference.Predictor` (calibrated
+probabilities; whichever backend the Predictor chooses) and answers, per image, the class
+probabilities, the colour palette (:func:`stylecast.palette.extract_palette`) and, on
+request, the Grad-CAM map as a PNG data URI. Grad-CAM hooks into a network, so it has its
+own copy of the torch model (loaded on first use) behind a lock: the predictor's model may
+serve other requests in other threads meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from stylecast.errors import RunError
+from stylecast.run import RunFolder
+from stylecast.serve.card import build_card
+from stylecast.serve.images import Decoded, png_data_uri
+from stylecast.serve.settings import ServeSettings
+
+__all__ = ["ModelService", "ProbabilityModel"]
+
+
+class ProbabilityModel(Protocol):
+    """What the server needs of a predictor (``stylecast.inference.Predictor`` is one)."""
+
+    classes_: list[str]
+
+    def predict_proba(self, images: Sequence[Any]) -> Any: ...
+
+
+class ModelService:
+    """A run's model, its card, and the per-image analysis of the API."""
+
+    def __init__(
+        self,
+        run: str | os.PathLike[str],
+        predictor: ProbabilityModel,
+        settings: ServeSettings,
+    ) -> None:
+        self.run = RunFolder(run)
+        self.predictor = predictor
+        self.settings = settings
+        self.classes = [str(c) for c in predictor.classes_]
+        backend = str(getattr(predictor, "backend", "") or "torch")
+        self.card = build_card(self.run, settings, backend=backend)
+        if self.card["classes"] != self.classes:
+            raise RunError(
+                f"the predictor's classes {self.classes} differ from {self.run.model_file}'s "
+                f"{self.card['classes']}"
+            )
+        self.preprocessing = self.run.model_info().preprocessing
+        self._cam_model: Any = None
+        self._cam_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, run: str | os.PathLike[str], settings: ServeSettings) -> ModelService:
+        """Load ``run``'s model (RunError with what to do when the folder holds none)."""
+        folder = RunFolder(run)
+        folder.require_dir()
+        if not folder.has_model():
+            raise RunError(
+                f"{folder.path} holds no trained model ({RunFolder.MODEL} and "
+                f"{RunFolder.WEIGHTS}); give the folder of a trained run (`stylecast train DATA "
+                "--out RUN` makes one)"
+            )
+        from stylecast.inference import Predictor  # torch: only once the run holds a model
+
+        return cls(run, Predictor.from_run(run, settings.backend), settings)
+
+    # -- per request -------------------------------------------------------------------
+    def analyse(
+        self, images: Sequence[Decoded], *, palette: bool = True, cam: bool = False
+    ) -> list[dict[str, Any]]:
+        """One result per image: probabilities, predicted class, palette, optional CAM."""
+        import numpy as np
+
+        proba = np.asarray(self.predictor.predict_proba([d.rgb for d in images]), dtype=float)
+        if proba.shape != (len(images), len(self.classes)):
+            raise RuntimeError(f"the predictor returned shape {proba.shape}")
+        results = []
+        for d, p in zip(images, proba, strict=True):
+            best = int(p.argmax())
+            result: dict[str, Any] = {
+                "filename": d.filename,
+                "format": d.header.format,
+                "width": d.header.width,
+                "height": d.header.height,
+                "predicted": self.classes[best],
+                "confidence": round(float(p[best]), 6),
+                "probabilities": {c: round(float(x), 6) for c, x in zip(self.classes, p)},
+            }
+            if palette:
+                result["palette"] = self.palette(d)
+            if cam:
+                result["cam"] = self.cam(d, best)
+                result["cam_class"] = self.classes[best]
+            results.append(result)
+        return results
+
+    @staticmethod
+    def palette(image: Decoded) -> list[dict[str, Any]]:
+        """The garment's colours, largest share first (see docs/palette.md)."""
+        from stylecast.palette import Pixels, extract_palette
+
+        pal = extract_palette(Pixels(image.palette_rgb, image.opaque))
+        return [
+            {
+                "hex": c.hex,
+                "name": c.name.name,
+                "common": c.name.common,
+                "family": c.name.family,
+                "neutral": bool(c.name.neutral),
+                "share": round(float(c.share), 4),
+            }
+            for c in pal.colours
+        ]
+
+    def _torch_model(self) -> Any:
+        if self._cam_model is None:
+            from stylecast.models import load_model
+
+            self._cam_model, _ = load_model(self.run.path)
+        return self._cam_model
+
+    def cam(self, image: Decoded, target: int) -> str:
+        """Grad-CAM of ``target`` over the image, letterboxed, as a PNG data URI."""
+        from stylecast.data import letterbox
+
+        # Not yet re-exported by stylecast.evaluation (only `explain`, which takes a file).
+        from stylecast.evaluation import gradcam_for_pixels, upsample_cam
+        from stylecast.plots import overlay_heatmap
+
+        prep = self.preprocessing
+        pixels = letterbox(image.rgb, prep.img_size, prep.fill)[None]
+        with self._cam_lock:  # hooks on one network: one Grad-CAM at a time
+            cams, _ = gradcam_for_pixels(self._torch_model(), pixels, prep, [target])
+        size = self.settings.cam_size
+        display = letterbox(image.rgb, size, prep.fill)
+        return png_data_uri(overlay_heatmap(display, upsample_cam(cams[0], size)))
