@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -30,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "epochs, and the command stops after --timeout seconds (one hour unless you say); "
         "--space head trains a head on cached features instead (seconds a trial). Running "
         "the same command again continues the study; another machine joins it with the same "
-        "--storage and --study-name. Training flags given here are fixed for every trial "
-        "and left out of the search.",
+        "--storage and --study-name; under torchrun the job is one worker whose trials "
+        "train data-parallel on all its processes. Training flags given here are fixed for "
+        "every trial and left out of the search.",
     )
     p.add_argument("data", help="image folder or manifest")
     p.add_argument("--out", help="study folder (default runs/tune-<data folder name>)")
@@ -53,6 +55,13 @@ def _config_file_keys(path: str | None) -> set[str]:
 
 
 def _tune(args: argparse.Namespace) -> int:
+    from stylecast.errors import ConfigError
+    from stylecast.training import (
+        follow_trainings,
+        lead_trainings,
+        process_rank,
+        under_torchrun,
+    )
     from stylecast.tuning import format_trials, redact, tune
 
     # Every run.json records the command line: never with a database password in it
@@ -63,10 +72,24 @@ def _tune(args: argparse.Namespace) -> int:
     train_cfg = load_config(TrainConfig, args.config, overrides)
     fixed = {k for k, v in overrides.items() if v is not None} | _config_file_keys(args.config)
     tune_cfg = load_config(TuneConfig, None, config_overrides(args, TuneConfig))
+    job = contextlib.nullcontext()
+    if under_torchrun():
+        # One tuning worker as a torchrun job: rank 0 runs the study, and every trial
+        # trains data-parallel on all the job's processes (GPUs).
+        if tune_cfg.workers != 1:
+            raise ConfigError(
+                "under torchrun the whole job is one tuning worker: leave --workers at 1 "
+                "(start more jobs, on this or other machines, for more workers)"
+            )
+        if process_rank() != 0:
+            follow_trainings()
+            return 0
+        job = lead_trainings()
     try:
-        result = tune(
-            args.data, tune_cfg, train_cfg, args.out, fixed=fixed, progress=not args.quiet
-        )
+        with job:
+            result = tune(
+                args.data, tune_cfg, train_cfg, args.out, fixed=fixed, progress=not args.quiet
+            )
     except KeyboardInterrupt:
         if getattr(args, "debug", False) or os.environ.get("STYLECAST_DEBUG") == "1":
             raise

@@ -15,6 +15,7 @@ from torch import nn
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache, RunData
 from stylecast.run import Preprocessing
+from stylecast.training.distributed import SINGLE, Dist
 from stylecast.training.optim import class_weights
 
 __all__ = ["PhaseContext", "Progress", "epoch_line", "epoch_row", "evaluate_logits", "fmt_eta"]
@@ -47,7 +48,8 @@ class PhaseContext:
     """What a training phase works with; the same for every phase of a run.
 
     ``train_idx`` and ``val_idx`` index ``rd``; without a validation split, early stopping
-    and the choice of the best epoch fall back to the training images.
+    and the choice of the best epoch fall back to the training images. ``dist`` says which
+    process of a data-parallel job this is.
     """
 
     model: nn.Module
@@ -57,6 +59,8 @@ class PhaseContext:
     device: torch.device
     progress: Progress
     cache: ImageCache
+    # This process's place in a data-parallel job (world size 1 outside torchrun).
+    dist: Dist = SINGLE
     train_idx: np.ndarray = field(init=False)
     val_idx: np.ndarray = field(init=False)
 

@@ -12,11 +12,16 @@ Modes
 Every epoch ends with an atomic checkpoint (:class:`~stylecast.training.state.TrainState`:
 model, optimizer, scheduler, RNG states, history), so ``train(..., resume=True)`` continues
 a killed run and ends where an uninterrupted one would.
+
+Under torchrun the same ``train()`` runs in every process, data-parallel
+(:mod:`~stylecast.training.distributed`); rank 0 alone writes the run folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
 import os
 import shutil
 import sys
@@ -31,11 +36,18 @@ import torch
 from stylecast import __version__
 from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
 from stylecast.data import ImageCache, prepare_run_data
-from stylecast.errors import ConfigError, DataError, RunError
+from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import create_model, model_summary, preprocessing_for, save_model
 from stylecast.run import ModelInfo, RunFolder, RunInfo
 from stylecast.training.context import PhaseContext, Progress
+from stylecast.training.distributed import (
+    announce_training,
+    describe_job,
+    join,
+    resolve_device,
+    shared_file,
+)
 from stylecast.training.finetune import finetune_phase
 from stylecast.training.head import head_phase
 from stylecast.training.state import TrainState
@@ -70,14 +82,6 @@ def _default_run_dir(data: str | os.PathLike[str]) -> Path:
     return Path("runs") / f"{Path(data).resolve().name}-{stamp}"
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available")
-        return torch.device("cuda")
-    return torch.device("cpu")
-
-
 def train(
     data: str | os.PathLike[str] | None = None,
     cfg: TrainConfig | None = None,
@@ -98,26 +102,55 @@ def train(
 
     ``splits_csv`` (a run's ``splits.csv``) makes a new run use exactly that split instead
     of computing one; ``on_epoch`` is called with every epoch's history row.
+
+    Under torchrun every process calls this (see :mod:`~stylecast.training.distributed`):
+    they train one model data-parallel, rank 0 writes the run folder and calls ``on_epoch``,
+    and every rank returns the same result.
     """
     t_start = time.perf_counter()
     cache = cache or ImageCache()
-    if resume:
-        run, cfg, data = _resume_target(out, cfg, data)
-    else:
-        run, cfg = _new_target(data, cfg, out)
+    dist = join()
+    announce_training(
+        dist,
+        {
+            "data": data,
+            "cfg": cfg,
+            "out": out,
+            "resume": resume,
+            "cache": str(cache.root),
+            "write_summary": write_summary,
+            "splits_csv": splits_csv,
+        },
+    )
+    # Rank 0 decides what is trained where (it alone reads and writes the run folder).
+    where, cfg, data = dist.on_main(lambda: _target(data, cfg, out, resume=resume))
+    run = RunFolder(where)
     torch.manual_seed(cfg.seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    device = _resolve_device(cfg.device)
+    device = dist.agree(lambda: resolve_device(cfg.device, dist.local_rank))
+    say = Progress(progress and dist.is_main)
+    if dist.active:
+        say.line(describe_job(dist, device, cfg.batch_size, cfg.lr))
 
     # Everything that can fail on bad input happens before the run folder is created.
-    rd = prepare_run_data(
-        data,
-        cfg,
-        splits_csv=run.splits_file if resume else splits_csv,
-        cache=cache,
-        progress=progress,
-    )
+    # One process per machine decodes the images into the cache; the others then read it.
+    with shared_file(dist, run.splits_file if resume else splits_csv) as given_split:
+        rd = dist.first_then_rest(
+            lambda: prepare_run_data(
+                data,
+                cfg,
+                splits_csv=given_split,
+                cache=cache,
+                progress=progress and dist.is_main,
+            ),
+            first=dist.local_rank == 0,
+        )
+    if len(set(dist.gather(_split_digest(rd)))) > 1:
+        raise RunError(
+            "the processes of this job made different splits of the data: every machine "
+            "must see the same images at the same path (and, to resume, the same run folder)"
+        )
     model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
     ctx = PhaseContext(
         model=model,
@@ -125,17 +158,23 @@ def train(
         cfg=cfg,
         prep=preprocessing_for(cfg.model, cfg.img_size),
         device=device,
-        progress=Progress(progress),
+        progress=say,
         cache=cache,
+        dist=dist,
     )
     source = Path(data).resolve()
     created_dir = not run.path.exists()
-    with run.lock():
-        if not resume:
-            # Again under the lock: another process may have started a run here meanwhile.
-            run.check_new()
-        for path in run.remove_stale_temporaries():
-            ctx.progress.line(f"removed {path.name}, a file half-written by a killed run")
+    with contextlib.ExitStack() as held:
+
+        def open_run() -> None:
+            held.enter_context(run.lock())
+            if not resume:
+                # Again under the lock: another process may have started a run here meanwhile.
+                run.check_new()
+            for path in run.remove_stale_temporaries():
+                ctx.progress.line(f"removed {path.name}, a file half-written by a killed run")
+
+        dist.on_main(open_run)
         return _train_locked(
             run,
             ctx,
@@ -146,6 +185,23 @@ def train(
             on_epoch=on_epoch,
             t_start=t_start,
         )
+
+
+def _target(
+    data: Any, cfg: TrainConfig | None, out: Any, *, resume: bool
+) -> tuple[str, TrainConfig, Any]:
+    """(run folder, config, data) of a new or a resumed run."""
+    if resume:
+        run, cfg, data = _resume_target(out, cfg, data)
+    else:
+        run, cfg = _new_target(data, cfg, out)
+    return str(run.path), cfg, data
+
+
+def _split_digest(rd: Any) -> str:
+    table = rd.table
+    text = "\n".join(f"{p}\t{s}\t{y}" for p, s, y in zip(table["relpath"], table["split"], rd.y))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _train_locked(
@@ -159,19 +215,28 @@ def _train_locked(
     on_epoch: EpochCallback | None,
     t_start: float,
 ) -> TrainResult:
-    cfg, model, device = ctx.cfg, ctx.model, ctx.device
+    cfg, model, device, dist = ctx.cfg, ctx.model, ctx.device, ctx.dist
     try:
         if not resume:
-            _write_run_files(run, ctx, source, write_summary=write_summary)
+            dist.on_main(lambda: _write_run_files(run, ctx, source, write_summary=write_summary))
         model.to(device).to(memory_format=torch.channels_last)
-        state = TrainState(run, model, seed=cfg.seed, patience=cfg.patience, on_epoch=on_epoch)
-        if resume and state.resume():
+        state = TrainState(
+            run,
+            model,
+            seed=cfg.seed,
+            patience=cfg.patience,
+            on_epoch=on_epoch if dist.is_main else None,
+            writes=dist.is_main,
+        )
+        ckpt = dist.on_main(state.read_checkpoint) if resume else None
+        if ckpt is not None:
+            state.restore(ckpt)
             ctx.progress.line(f"resuming {run.path} at {state.phase} epoch {state.epoch}")
         _run_phases(ctx, state)
         return _finish(ctx, state, source, seconds=time.perf_counter() - t_start)
     except BaseException:
         # A run that failed before its first checkpoint leaves nothing behind.
-        if created_dir and not resume and not run.checkpoint_dir.exists():
+        if dist.is_main and created_dir and not resume and not run.checkpoint_dir.exists():
             shutil.rmtree(run.path, ignore_errors=True)
         raise
 
@@ -248,10 +313,26 @@ def _run_phases(ctx: PhaseContext, state: TrainState) -> None:
             if phase in state.completed:
                 continue
             state.start_phase(phase)
-            _PHASE_RUNNERS[phase](ctx, state)
+            if phase == "head" and ctx.dist.active:
+                _head_on_main(ctx, state)
+            else:
+                _PHASE_RUNNERS[phase](ctx, state)
             state.finish_phase()
     finally:
         state.close()
+
+
+def _head_on_main(ctx: PhaseContext, state: TrainState) -> None:
+    """The head phase of a data-parallel job: rank 0 fits it (seconds on cached features,
+    so the features are computed once), the other ranks take its weights and state."""
+
+    def fit() -> dict[str, Any]:
+        head_phase(ctx, state)
+        return state.snapshot() | {"best": state.best_weights}
+
+    snap = ctx.dist.on_main(fit)
+    if not ctx.dist.is_main:
+        state.restore(snap)
 
 
 def _finish(ctx: PhaseContext, state: TrainState, data: Path, *, seconds: float) -> TrainResult:
@@ -274,11 +355,20 @@ def _finish(ctx: PhaseContext, state: TrainState, data: Path, *, seconds: float)
             "best": best,
             "trained_on": str(data),
             "stylecast_version": __version__,
-        },
+        }
+        | (
+            {"processes": ctx.dist.world_size, "global_batch_size": cfg.batch_size}
+            if ctx.dist.active
+            else {}
+        ),
     )
-    save_model(model.cpu(), run.path, info)
-    state.write_metrics()
-    shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
+
+    def save() -> None:
+        save_model(model.cpu(), run.path, info)
+        state.write_metrics()
+        shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
+
+    ctx.dist.on_main(save)
     ctx.progress.line(
         f"best val_accuracy {best['val_accuracy']:.3f} ({best['phase']} epoch {best['epoch']}); "
         f"model saved to {run.path}"

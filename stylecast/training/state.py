@@ -85,8 +85,12 @@ class TrainState:
         seed: int,
         patience: int,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        writes: bool = True,
     ) -> None:
         self.run = run
+        # False on every process of a data-parallel job but rank 0: it keeps the same
+        # state, and rank 0 alone writes checkpoints, metrics and tensorboard logs.
+        self.writes = writes
         self.model = model
         self.patience = patience
         self.on_epoch = on_epoch
@@ -142,11 +146,9 @@ class TrainState:
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     ) -> None:
         """Save everything a resume needs (atomically), and the metrics so far."""
-        payload: dict[str, Any] = {
-            "state": self.to_json(),
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "rng": self.rng_state(),
-        }
+        if not self.writes:
+            return
+        payload = self.snapshot()
         if optimizer is not None and scheduler is not None:
             payload["optimizer"] = optimizer.state_dict()
             payload["scheduler"] = scheduler.state_dict()
@@ -155,21 +157,42 @@ class TrainState:
         save_checkpoint(self.last_file, payload)
         self.write_metrics()
 
-    def resume(self) -> bool:
-        """Restore the last checkpoint, if there is one (weights, RNG streams, history)."""
+    def snapshot(self) -> dict[str, Any]:
+        """State, weights and RNG streams as a checkpoint holds them (without the optimizer)."""
+        return {
+            "state": self.to_json(),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "rng": self.rng_state(),
+        }
+
+    def read_checkpoint(self) -> dict[str, Any] | None:
+        """The last checkpoint (with the best weights under ``best``), or None."""
         if not self.last_file.is_file():
-            return False
+            return None
         ckpt = load_checkpoint(self.last_file)
+        best = self.best_file
+        ckpt["best"] = load_checkpoint(best) if best.is_file() else None
+        return ckpt
+
+    def restore(self, ckpt: dict[str, Any]) -> None:
+        """Continue from ``ckpt`` (:meth:`read_checkpoint`, or another rank's :meth:`snapshot`
+        with ``best`` holding its best weights)."""
         state = ckpt["state"]
         self.phase, self.epoch = state["phase"], state["epoch"]
         self.history, self.best, self.bad = state["history"], state["best"], state["bad"]
-        self.completed = state.get("completed", [])
+        self.completed = list(state.get("completed", []))
         self.model.load_state_dict(ckpt["model"])
         self.set_rng_state(ckpt["rng"])
-        best = self.best_file
-        self.best_weights = load_checkpoint(best) if best.is_file() else None
+        self.best_weights = ckpt.get("best")
         if "optimizer" in ckpt:
             self.resumed_optimizer = {k: ckpt[k] for k in ("optimizer", "scheduler")}
+
+    def resume(self) -> bool:
+        """Restore the last checkpoint, if there is one (weights, RNG streams, history)."""
+        ckpt = self.read_checkpoint()
+        if ckpt is None:
+            return False
+        self.restore(ckpt)
         return True
 
     def restore_optimizer(
@@ -210,10 +233,14 @@ class TrainState:
 
     def write_metrics(self) -> None:
         """``metrics.csv``: one row per epoch so far."""
+        if not self.writes:
+            return
         atomic_write_text(self.run.metrics_file, pd.DataFrame(self.history).to_csv(index=False))
 
     def open_tensorboard(self) -> None:
         """Log epochs to ``RUN/tensorboard`` too, when tensorboard is installed."""
+        if not self.writes:
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard is an optional extra

@@ -53,25 +53,33 @@ def augment_batch(
     flip: bool = True,
     color_jitter: float = 0.0,
     fill: float = 0.0,
+    rows: tuple[slice, int] | None = None,
 ) -> torch.Tensor:
     """Random resized crop (keeping most of the garment), horizontal flip, optional jitter.
 
     ``x`` is a normalised NCHW batch. ``fill`` is the normalised letterbox border colour
     (:attr:`~stylecast.run.Preprocessing.fill_value`): what the crop samples beyond the
     image is that colour, so a crop's edge blends into the border the image already has.
+
+    ``rows = (part, total)``: ``x`` is the rows ``part`` (a slice) of a batch of ``total``
+    (one process's share of a data-parallel step). The random parameters are drawn for the
+    whole batch and this share taken, so every image gets the augmentation a single process
+    would give it.
     """
     n, _, h, w = x.shape
+    part, total = rows if rows is not None else (slice(None), n)
     g = generator
-    area = torch.empty(n).uniform_(scale[0], scale[1], generator=g)
-    log_r = torch.empty(n).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=g)
+    area = torch.empty(total).uniform_(scale[0], scale[1], generator=g)
+    log_r = torch.empty(total).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=g)
     r = torch.exp(log_r)
     sw = torch.sqrt(area * r).clamp(max=1.0)
     sh = torch.sqrt(area / r).clamp(max=1.0)
-    tx = (torch.rand(n, generator=g) * 2 - 1) * (1 - sw)
-    ty = (torch.rand(n, generator=g) * 2 - 1) * (1 - sh)
+    tx = (torch.rand(total, generator=g) * 2 - 1) * (1 - sw)
+    ty = (torch.rand(total, generator=g) * 2 - 1) * (1 - sh)
     sx = sw.clone()
     if flip:
-        sx = torch.where(torch.rand(n, generator=g) < 0.5, -sx, sx)
+        sx = torch.where(torch.rand(total, generator=g) < 0.5, -sx, sx)
+    sx, sh, tx, ty = sx[part], sh[part], tx[part], ty[part]
     # The crop is a diagonal affine map: build its sampling grid by broadcasting (affine_grid's
     # per-pixel batched matmul costs as much as the sampling itself on a CPU).
     bx = (torch.arange(w, dtype=x.dtype) * 2 + 1) / w - 1
@@ -86,8 +94,8 @@ def augment_batch(
     if fill:
         out = out + fill
     if color_jitter > 0:
-        b = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter
-        c = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * color_jitter
+        b = 1 + (torch.rand(total, 1, 1, 1, generator=g)[part] * 2 - 1) * color_jitter
+        c = 1 + (torch.rand(total, 1, 1, 1, generator=g)[part] * 2 - 1) * color_jitter
         mean = out.mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * c.to(out) + mean * b.to(out)
     return out.contiguous(memory_format=torch.channels_last)

@@ -44,7 +44,7 @@ __all__ = [
 # Prefix of the study user attributes that pin what a study measures.
 STUDY_ATTR = "stylecast:"
 # Machine settings may differ between the machines of one study.
-MACHINE_KEYS = ("device", "num_threads", "precision")
+MACHINE_KEYS = ("device", "num_threads", "precision", "compile")
 
 
 @dataclass(frozen=True)

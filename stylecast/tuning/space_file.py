@@ -45,6 +45,7 @@ FORBIDDEN = {
     "seed": "every trial must use the same split (the seed decides it)",
     "device": "it is a machine setting, not a hyperparameter",
     "num_threads": "it is a machine setting, not a hyperparameter",
+    "compile": "it is a machine setting, not a hyperparameter",
 }
 TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 

@@ -1,14 +1,19 @@
 """Where a study lives: SQLite in the run folder, any RDB server, or a journal file.
 
-* default: ``OUT/study.db`` (SQLite, embedded, nothing to start);
+* default: ``OUT/study.db`` (SQLite, embedded, nothing to start) for one worker;
+  ``OUT/study.log`` (Optuna's journal file) for several workers on this machine: SQLite
+  locks under parallel writers, a journal appends under a file lock. A study folder that
+  already holds one of the two keeps using it;
 * ``postgresql://user:pw@host/db`` (or ``mysql://``...): workers on many machines share
   one study; ``postgresql://`` is read with psycopg 3 (the ``postgres`` extra);
 * ``journal:PATH`` or a ``.log`` file: Optuna's JournalStorage, many processes on one
   machine (or a shared file system) without a database.
 
 RDB storages get a heartbeat: a trial whose worker stops beating (killed, machine lost)
-is failed after the grace period by the next worker that starts a trial, so it never
-blocks the study.
+is failed after the grace period by the next worker that starts a trial, and queued again
+with the same values (Optuna's ``RetryHeartbeatStaleTrialCallback``, ``max_retry`` times),
+so it never blocks the study. Optuna's journal has no heartbeat: :mod:`.liveness` does the
+same for it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from typing import Any
 
 from stylecast.errors import ConfigError, MissingDependencyError, RunError
 
-__all__ = ["resolve_storage", "open_storage", "redact", "STALE_ATTR"]
+__all__ = [
+    "STALE_ATTR",
+    "is_journal",
+    "open_storage",
+    "redact",
+    "resolve_storage",
+    "stale_trial_callback",
+]
 
 # Study user attribute recording why a trial was failed by the heartbeat check.
 STALE_ATTR = "stylecast:heartbeat_failed:"
@@ -30,10 +42,17 @@ _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
 
 
-def resolve_storage(storage: str | None, out: Path) -> str:
-    """A storage URL from what the user wrote (None: SQLite ``OUT/study.db``)."""
+def resolve_storage(storage: str | None, out: Path, workers: int = 1) -> str:
+    """A storage URL from what the user wrote.
+
+    None: the study folder's ``study.db`` (SQLite) or ``study.log`` (journal), whichever
+    exists; a new study gets SQLite for one worker and the journal for several.
+    """
     if storage is None:
-        return f"sqlite:///{(out / 'study.db').resolve()}"
+        db, log = out / "study.db", out / "study.log"
+        if log.is_file() or (workers > 1 and not db.is_file()):
+            return f"journal:{log.resolve()}"
+        return f"sqlite:///{db.resolve()}"
     s = storage.strip()
     if s.startswith("journal:"):
         path = s[len("journal:") :]
@@ -62,13 +81,41 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
-def _on_stale_trial(study: Any, trial: Any) -> None:
-    """Heartbeat check failed a trial of a dead worker: say so, and record why."""
-    msg = "its worker stopped sending heartbeats (killed or lost); marked FAIL"
-    print(f"trial {trial.number}: {msg}", file=sys.stderr, flush=True)
+def is_journal(url: str) -> bool:
+    return url.startswith("journal:")
+
+
+def record_stale(study: Any, trial: Any, reason: str) -> None:
+    """A trial of a dead worker was failed: say so, and record why (the trials table shows it)."""
+    print(f"trial {trial.number}: {reason}", file=sys.stderr, flush=True)
     # Recording the reason must never stop the study.
     with contextlib.suppress(Exception):
-        study.set_user_attr(f"{STALE_ATTR}{trial.number}", msg)
+        study.set_user_attr(f"{STALE_ATTR}{trial.number}", reason)
+
+
+def stale_trial_callback(max_retry: int) -> Any:
+    """What happens to a trial whose worker died: the reason recorded, and (``max_retry``
+    times at most) a copy with the same values queued, which the next free worker runs."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+
+    def on_stale(study: Any, trial: Any, reason: str | None = None) -> None:
+        again = "; queued again" if max_retry > 0 and _retries(trial) < max_retry else ""
+        why = reason or "its worker stopped sending heartbeats (killed or lost)"
+        record_stale(study, trial, f"{why}; marked FAIL{again}")
+        if max_retry > 0:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry(study, trial)
+
+    return on_stale
+
+
+def _retries(trial: Any) -> int:
+    return len(trial.system_attrs.get("retry_history", []))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -82,8 +129,13 @@ def open_storage(
     *,
     heartbeat_interval: int | None = 30,
     grace_period: int | None = None,
+    max_retry: int = 3,
 ) -> Any:
-    """An Optuna storage for ``url``; unreachable or unusable storages raise one-line errors."""
+    """An Optuna storage for ``url``; unreachable or unusable storages raise one-line errors.
+
+    RDB storages fail a trial whose worker stopped beating and queue it again
+    (``max_retry`` times); journal storages leave that to :mod:`.liveness`.
+    """
     import optuna
 
     shown = redact(url)
@@ -124,7 +176,9 @@ def open_storage(
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
-                heartbeat_stale_trial_callback=_on_stale_trial if heartbeat_interval else None,
+                heartbeat_stale_trial_callback=(
+                    stale_trial_callback(max_retry) if heartbeat_interval else None
+                ),
             )
     except ImportError as exc:
         raise MissingDependencyError(

@@ -3,7 +3,8 @@
 ``tune(data, TuneConfig(...), TrainConfig(...))`` runs trials of ``train()`` on one fixed
 split and writes into the study folder::
 
-    OUT/study.db                SQLite storage (default; or any RDB URL / journal file)
+    OUT/study.db                SQLite storage (default for one worker; or any RDB URL)
+    OUT/study.log               Optuna's journal (default for several workers here)
     OUT/splits.csv              the one split every trial uses
     OUT/trials/<number>/        each trial's run (weights kept for the best trial only)
     OUT/trials.csv              number, value, duration, params_*, state (best first)
@@ -47,6 +48,7 @@ from stylecast.errors import ConfigError, DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.run import RunFolder
 from stylecast.tuning.budget import fmt_budget, say_budget
+from stylecast.tuning.loop import session_counts
 from stylecast.tuning.prepare import (
     StudyPins,
     compute_split,
@@ -66,7 +68,7 @@ from stylecast.tuning.results import (
 )
 from stylecast.tuning.space import resolve_space, space_to_json
 from stylecast.tuning.storage import open_storage, redact, resolve_storage
-from stylecast.tuning.worker import WorkerSpec, run_workers, trial_resource
+from stylecast.tuning.worker import WorkerSpec, run_workers, trial_resource, worker_exits_text
 
 if TYPE_CHECKING:
     from stylecast.tuning.retrain import RetrainComparison
@@ -198,16 +200,20 @@ def _tune(
     fixed_keys = set(fixed) if fixed is not None else _fixed_by_default(base)
     space, base = resolve_space(cfg.space, base, fixed_keys)
     out = Path(out) if out is not None else _default_out(data)
-    url = resolve_storage(cfg.storage, out)
+    url = resolve_storage(cfg.storage, out, cfg.workers)
     study_name = cfg.study_name or f"stylecast-{_data_name(data)}"
     cache = cache or ImageCache()
     say = _say(progress)
 
     # Reach the storage before the (slow) data work: a wrong URL fails in a second.
-    if url.startswith("sqlite:///") and Path(url[len("sqlite:///") :]).parent == out.resolve():
+    local = url.split(":///" if url.startswith("sqlite:///") else ":", 1)[-1]
+    if url.startswith(("sqlite:///", "journal:")) and Path(local).parent == out.resolve():
         out.mkdir(parents=True, exist_ok=True)
     storage = open_storage(
-        url, heartbeat_interval=cfg.heartbeat_interval, grace_period=cfg.grace_period
+        url,
+        heartbeat_interval=cfg.heartbeat_interval,
+        grace_period=cfg.grace_period,
+        max_retry=cfg.max_retry,
     )
     out.mkdir(parents=True, exist_ok=True)
 
@@ -262,7 +268,7 @@ def _tune(
             space=space,
             splits_csv=str(splits_csv.resolve()),
             cache_root=str(Path(cache.root).resolve()),
-            n_trials=n,
+            n_trials=cfg.trials,
             worker_index=i,
             n_workers=cfg.workers,
             session=session,
@@ -272,13 +278,13 @@ def _tune(
             deadline=deadline,
             resource=trial_resource(space, base),
         )
-        for i, n in enumerate(_share(cfg.trials, cfg.workers))
-        if n is None or n > 0
+        # The workers share the command's trial count; more workers than trials would idle.
+        for i in range(cfg.workers if cfg.trials is None else min(cfg.workers, cfg.trials))
     ]
     files: dict[str, Path] = {}
     table = trials_table(study)
     try:
-        run_workers(specs)
+        died = run_workers(specs)
     finally:
         # Even after Ctrl-C the table and figures show what the study has so far.
         study = optuna.load_study(study_name=study_name, storage=storage)
@@ -288,6 +294,17 @@ def _tune(
 
     trials = study.trials
     new = [t.number for t in trials if t.user_attrs.get("session") == session]
+    if died:
+        done, _ = session_counts(trials, session)
+        if cfg.trials is None or done < cfg.trials:
+            raise RunError(
+                f"{worker_exits_text(died)} stopped early; its trials so far are in the "
+                "study; run the same command again to continue"
+            )
+        say(
+            f"{worker_exits_text(died)} stopped early; the other workers ran its trials "
+            f"(a killed worker's trial is failed and queued again)"
+        )
     counts = state_counts(table)
     best = best_trial(study)
     if best is None:
@@ -337,13 +354,6 @@ def _say(progress: bool) -> Callable[[str], None]:
             print(text, file=sys.stderr, flush=True)
 
     return say
-
-
-def _share(n: int | None, k: int) -> list[int | None]:
-    """``n`` trials shared out over ``k`` workers as evenly as possible (None: no limit)."""
-    if n is None:
-        return [None] * k
-    return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
 def _counts_text(counts: dict[str, int]) -> str:

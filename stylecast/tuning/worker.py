@@ -15,18 +15,18 @@ import dataclasses
 import math
 import os
 import shutil
-import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
 from stylecast.data import ImageCache
-from stylecast.errors import RunError
 from stylecast.run import RunFolder
 from stylecast.tuning.budget import defaults_line, eta_text
+from stylecast.tuning.loop import run_trials, session_counts
 from stylecast.tuning.space import ParamSpec, space_modes, suggest
 from stylecast.tuning.storage import open_storage
 
@@ -40,6 +40,7 @@ __all__ = [
     "make_sampler",
     "run_worker",
     "run_workers",
+    "worker_exits_text",
     "strip_trial_dir",
     "trial_resource",
 ]
@@ -85,7 +86,7 @@ class WorkerSpec:
     space: dict[str, ParamSpec]
     splits_csv: str
     cache_root: str
-    n_trials: int | None  # None: as many as the deadline allows
+    n_trials: int | None  # this command's trials, shared by its workers; None: until deadline
     worker_index: int
     n_workers: int
     session: str
@@ -173,7 +174,12 @@ def _trial_line(ft: Any, metric: str, best: Any) -> str:
     err = f"  ({ft.user_attrs['error']})" if "error" in ft.user_attrs else ""
     best_s = f" | best {best.value:.4f} (trial {best.number})" if best else ""
     params = _fmt_params(ft.params)
-    return f"trial {ft.number} {ft.state.name}{value}{what} in {secs:.1f}s  {params}{err}{best_s}"
+    again = ft.system_attrs.get("failed_trial")
+    retry = f" (retry of trial {again})" if again is not None else ""
+    return (
+        f"trial {ft.number}{retry} {ft.state.name}{value}{what} in {secs:.1f}s  "
+        f"{params}{err}{best_s}"
+    )
 
 
 def run_worker(spec: WorkerSpec) -> None:
@@ -188,7 +194,10 @@ def run_worker(spec: WorkerSpec) -> None:
         # K workers share this machine's cores instead of each taking all of them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // spec.n_workers))
     storage = open_storage(
-        spec.storage_url, heartbeat_interval=cfg.heartbeat_interval, grace_period=cfg.grace_period
+        spec.storage_url,
+        heartbeat_interval=cfg.heartbeat_interval,
+        grace_period=cfg.grace_period,
+        max_retry=cfg.max_retry,
     )
     n_done = len(optuna.load_study(study_name=spec.study_name, storage=storage).trials)
     study = optuna.load_study(
@@ -200,7 +209,6 @@ def run_worker(spec: WorkerSpec) -> None:
     cache = ImageCache(spec.cache_root)
     out = Path(spec.out)
     tag = f"[worker {spec.worker_index + 1}] " if spec.n_workers > 1 else ""
-    worker_id = f"{socket.gethostname()}:{os.getpid()}"
     started = time.perf_counter()
     finished = 0
 
@@ -208,8 +216,6 @@ def run_worker(spec: WorkerSpec) -> None:
         params = suggest(trial, spec.space, spec.base)
         cfg_t = dataclasses.replace(spec.base, **params)
         run = out / TRIALS_DIR / str(trial.number)
-        trial.set_user_attr("worker", worker_id)
-        trial.set_user_attr("session", spec.session)
         trial.set_user_attr("run_dir", str(run))
         trial.set_user_attr("train_config", config_to_dict(cfg_t))
         if run.exists():  # a leftover of an older study that used this trial number
@@ -273,32 +279,22 @@ def run_worker(spec: WorkerSpec) -> None:
         run = out / TRIALS_DIR / str(ft.number)
         if ft.state != optuna.trial.TrialState.COMPLETE or (best and best.number != ft.number):
             strip_trial_dir(run)  # keep weights of the best trial only
-        if spec.deadline is not None and time.time() >= spec.deadline:
-            study.stop()  # the budget is spent: no new trial starts
         if not spec.progress:
             return
-        per_trial = (time.perf_counter() - started) / finished
-        eta = eta_text(spec.deadline, spec.n_trials, finished, per_trial)
+        # The command's trials, all its workers together (they share its trial count).
+        done = max(finished, session_counts(study.get_trials(deepcopy=False), spec.session)[0])
+        per_trial = (time.perf_counter() - started) / done
+        eta = eta_text(spec.deadline, spec.n_trials, done, per_trial)
         print(tag + _trial_line(ft, cfg.metric, best) + eta, file=sys.stderr, flush=True)
         if ft.user_attrs.get(DEFAULTS_ATTR) and ft.state.name == "COMPLETE":
             line = defaults_line(ft, spec.deadline, spec.n_workers)
             print(tag + line, file=sys.stderr, flush=True)
 
-    if spec.deadline is not None and time.time() >= spec.deadline:
-        waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-        if not waiting:  # the budget is spent and no queued baseline is left to run
-            return
     previous = optuna.logging.get_verbosity()
     # Our own line per trial replaces Optuna's (its FAIL warning carries a whole traceback).
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        study.optimize(
-            objective,
-            n_trials=spec.n_trials,
-            catch=(Exception,),
-            callbacks=[after_trial],
-            gc_after_trial=True,
-        )
+        run_trials(study, storage, spec, objective, after_trial)
     finally:
         optuna.logging.set_verbosity(previous)
 
@@ -314,11 +310,15 @@ def child_main(spec: WorkerSpec) -> None:
         sys.exit(1)
 
 
-def run_workers(specs: list[WorkerSpec]) -> None:
-    """Run the workers: in this process when there is one, else as spawned processes."""
+def run_workers(specs: list[WorkerSpec]) -> list[tuple[int, int]]:
+    """Run the workers: in this process when there is one, else as spawned processes.
+
+    Returns ``(worker number, exit code)`` of every worker process that stopped early
+    (a negative code: killed by that signal); the survivors took over its trials.
+    """
     if len(specs) == 1:
         run_worker(specs[0])
-        return
+        return []
     import multiprocessing as mp
 
     # spawn: a fresh interpreter per worker (forking a process that holds torch threads
@@ -328,8 +328,12 @@ def run_workers(specs: list[WorkerSpec]) -> None:
         ctx.Process(target=child_main, args=(s,), name=f"stylecast-tune-{i}")
         for i, s in enumerate(specs)
     ]
-    for p in procs:
-        p.start()
+    gpus = _gpu_count() if "CUDA_VISIBLE_DEVICES" not in os.environ else 0
+    for i, p in enumerate(procs):
+        # Several GPUs: worker i trains on GPU i mod count (a spawned child reads the
+        # environment it is started with).
+        with _environ({"CUDA_VISIBLE_DEVICES": str(i % gpus)} if gpus > 1 else {}):
+            p.start()
     try:
         for p in procs:
             p.join()
@@ -340,10 +344,32 @@ def run_workers(specs: list[WorkerSpec]) -> None:
         for p in procs:
             p.join(timeout=30)
         raise
-    bad = [(i + 1, p.exitcode) for i, p in enumerate(procs) if p.exitcode not in (0, None)]
-    if bad:
-        which = ", ".join(f"worker {i} (exit code {c})" for i, c in bad)
-        raise RunError(
-            f"{which} stopped early; its trials so far are in the study; run the same "
-            "command again to continue"
-        )
+    return [(i + 1, p.exitcode) for i, p in enumerate(procs) if p.exitcode not in (0, None)]
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def worker_exits_text(bad: list[tuple[int, int]]) -> str:
+    """``worker 2 (killed by signal 9)``, ``worker 1 (exit code 1)``."""
+    return ", ".join(
+        f"worker {i} (killed by signal {-c})" if c < 0 else f"worker {i} (exit code {c})"
+        for i, c in bad
+    )
