@@ -38,6 +38,8 @@ MODES = ("head", "finetune", "warmup")
 PRECISIONS = ("auto", "fp32", "bf16")
 UNFREEZE = ("all", "blocks")
 DEVICES = ("auto", "cpu", "cuda")
+# Inference backends: ONNX Runtime when `stylecast export` wrote a model matching the weights.
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 BALANCE = ("none", "weights", "sampler")
 SPLIT_STRATEGIES = ("stratified", "time")
 
@@ -152,6 +154,11 @@ class TrainConfig:
     feature_views: int = option(1, "head mode: augmented feature views per image")
     precision: str = option("auto", "auto (bf16 where fast), fp32 or bf16", choices=PRECISIONS)
     device: str = option("auto", "where to train: auto, cpu or cuda", choices=DEVICES)
+    compile: bool = option(
+        False,
+        "torch.compile the network for fine-tuning (a slow first epoch, then faster steps "
+        "on a GPU; rarely worth it on a CPU)",
+    )
     num_threads: int = option(0, "CPU threads (0 = torch's default)")
     seed: int = option(0, "random seed (split, initialisation, augmentation)")
 
@@ -219,6 +226,22 @@ class EvaluateConfig:
         None,
         "manifest column shown under gallery photos (default: a name-like column such as "
         "productDisplayName when there is one, else the file name)",
+    )
+    device: str = option(
+        "auto",
+        "where the model runs: auto (a CUDA GPU when there is one), cpu or cuda",
+        choices=DEVICES,
+    )
+    backend: str = option(
+        "auto",
+        "auto (ONNX Runtime when `stylecast export` wrote a model matching the weights, else "
+        "torch), torch, onnx or onnx-int8; Grad-CAM always runs in torch",
+        choices=BACKENDS,
+    )
+    shift_check: bool = option(
+        True,
+        "when scoring other data: compare its images with the training images and warn on a "
+        "distribution shift",
     )
 
     def __post_init__(self) -> None:
@@ -396,8 +419,10 @@ class TuneConfig:
     pruner_warmup_epochs: int = option(5, "median pruner: epochs of a trial before it may stop it")
     storage: str | None = option(
         None,
-        "study storage: default OUT/study.db (SQLite); postgresql://user:pw@host/db to share "
-        "a study between machines; a .log file (or journal:PATH) for Optuna's journal",
+        "study storage: default OUT/study.db (SQLite) for one worker, OUT/study.log "
+        "(Optuna's journal file: SQLite locks under parallel writers) for several; "
+        "postgresql://user:pw@host/db to share a study between machines; a .log file (or "
+        "journal:PATH) for a journal elsewhere",
     )
     study_name: str | None = option(None, "study name (default stylecast-<data folder name>)")
     heartbeat_interval: int = option(
@@ -405,6 +430,11 @@ class TuneConfig:
     )
     grace_period: int | None = option(
         None, "fail a trial silent this long (default: twice the heartbeat)", metavar="SECONDS"
+    )
+    max_retry: int = option(
+        3,
+        "times a trial whose worker died (killed, machine lost: no heartbeat) is queued "
+        "again with the same values (0 = never)",
     )
     sampler_seed: int | None = option(None, "seed of the TPE sampler (default: random)")
     retrain_best: bool = option(
@@ -422,7 +452,7 @@ class TuneConfig:
             raise ConfigError(
                 "give --trials N or --timeout SECONDS: without either the study never stops"
             )
-        for name in ("pruner_startup_trials", "pruner_warmup_epochs"):
+        for name in ("pruner_startup_trials", "pruner_warmup_epochs", "max_retry"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.timeout is not None and self.timeout <= 0:

@@ -237,7 +237,19 @@ class RunFolder:
     HISTORY_FIGURE = "optimization_history.png"
     IMPORTANCES_FIGURE = "param_importances.png"
     EVALUATIONS = "evaluations"  # scores of other data, one folder each
+    SHIFT = "shift.json"  # the shift check of other data (in its evaluations/<name>/ folder)
+    SHIFT_REFERENCE = "shift_reference.npz"  # training images' features for the shift check
+    # `stylecast export`: the ONNX model (uint8 NHWC letterboxed pixels in, logits out), its
+    # int8 twin (kept aside under the rejected name when it loses accuracy), and what was checked.
+    ONNX = "model.onnx"
+    ONNX_INT8 = "model.int8.onnx"
+    ONNX_INT8_REJECTED = "model.int8.rejected.onnx"
+    EXPORT = "export.json"
     LOCK = ".stylecast.lock"  # held by the one process that writes the run
+    # `stylecast palette`: colours per image, per group, and one swatch figure per grouping.
+    PALETTES = "palettes.csv"
+    PALETTE_SUMMARY = "palette_summary.json"
+    PALETTE_FIGURE = "palette_{column}.png"  # {column}: the grouping column, made file-safe
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -321,6 +333,41 @@ class RunFolder:
     @property
     def data_check_file(self) -> Path:
         return self.path / self.DATA_CHECK
+
+    @property
+    def palettes_file(self) -> Path:
+        return self.path / self.PALETTES
+
+    @property
+    def palette_summary_file(self) -> Path:
+        return self.path / self.PALETTE_SUMMARY
+
+    def palette_figure(self, column: str) -> Path:
+        """The swatch figure of the palettes grouped by ``column``."""
+        import re
+
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", column).strip("._") or "column"
+        return self.path / self.PALETTE_FIGURE.format(column=safe)
+
+    @property
+    def shift_file(self) -> Path:
+        return self.path / self.SHIFT
+
+    @property
+    def shift_reference_file(self) -> Path:
+        return self.path / self.SHIFT_REFERENCE
+
+    @property
+    def onnx_file(self) -> Path:
+        return self.path / self.ONNX
+
+    @property
+    def onnx_int8_file(self) -> Path:
+        return self.path / self.ONNX_INT8
+
+    @property
+    def export_file(self) -> Path:
+        return self.path / self.EXPORT
 
     # -- state -----------------------------------------------------------------------
     def holds_run(self) -> bool:

@@ -27,6 +27,10 @@ COMMAND_MODULES = (
     "stylecast.cli.data",
     "stylecast.cli.tune",
     "stylecast.cli.insight",
+    "stylecast.cli.trends",
+    "stylecast.cli.export",
+    "stylecast.cli.palette",
+    "stylecast.cli.serve",
 )
 
 

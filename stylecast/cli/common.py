@@ -20,6 +20,7 @@ from stylecast.config import TrainConfig
 __all__ = [
     "add_config_options",
     "add_train_options",
+    "config_argv",
     "config_overrides",
     "flag_of",
     "train_overrides",
@@ -75,6 +76,22 @@ def add_config_options(
 def config_overrides(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The flags of ``cls`` as its keys; None where the user gave no flag."""
     return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(cls)}
+
+
+def config_argv(args: argparse.Namespace, cls: type) -> list[str]:
+    """The flags of ``cls`` the user gave, written back as command-line words (to start the
+    same command again, e.g. in several processes)."""
+    words: list[str] = []
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, None)
+        if value is None:
+            continue
+        flag = flag_of(f)
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        else:
+            words += [flag, str(value)]
+    return words
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:

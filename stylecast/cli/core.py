@@ -40,19 +40,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train data-parallel in N processes on this machine (one per GPU; gloo on CPU): "
+        "the same as `torchrun --standalone --nproc_per_node N -m stylecast train ...`; "
+        "--batch-size stays the global batch (docs/scale.md)",
+    )
     add_train_options(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser(
         "predict",
         help="predict the season of new images with a trained run",
-        description="Predict every image given (files or folders) with RUN's model; prints a "
-        "table, or writes it with --out. Probabilities are calibrated when RUN was evaluated.",
+        description="Predict every image given (files or folders, or one manifest: a "
+        ".csv/.parquet file or a folder holding manifest.csv, whose columns are carried into "
+        "the output) with RUN's model; prints a table, or writes it with --out. Probabilities "
+        "are calibrated when RUN was evaluated. A shift check compares the images with the "
+        "run's training images and warns when they do not look alike.",
     )
     p.add_argument("run", help="run folder")
-    p.add_argument("images", nargs="+", help="image files or folders")
-    p.add_argument("--out", help="write the predictions as CSV here")
+    p.add_argument("images", nargs="+", help="image files or folders, or one manifest")
+    p.add_argument(
+        "--out",
+        metavar="FILE.csv|FILE.parquet",
+        help="write the predictions here (and the shift check to FILE.shift.json)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="auto (bf16 where the CPU has fast bf16 and it agrees with fp32 on the first "
+        "batch), fp32 or bf16 (default auto)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx", "onnx-int8"),
+        default="auto",
+        help="auto: the run's ONNX export when `stylecast export` wrote one that matches its "
+        "weights (and onnxruntime is installed), else torch (default auto)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where torch runs the model: auto (a CUDA GPU when there is one), cpu or cuda",
+    )
+    p.add_argument("--no-shift-check", action="store_true", help="skip the shift check")
+    p.add_argument(
+        "--palette",
+        action="store_true",
+        help="add each image's main garment colour (name, family, hex) and its palette",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("model", help="backbones: list them, or print a layer summary")
@@ -77,11 +119,21 @@ def _demo(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from stylecast.config import TrainConfig, load_config
     from stylecast.run import RunFolder
-    from stylecast.training import train
+    from stylecast.training import (
+        launch_processes,
+        leave_job,
+        process_rank,
+        train,
+        under_torchrun,
+    )
 
+    if args.nproc is not None and args.nproc != 1 and not under_torchrun():
+        return launch_processes(args.nproc, _train_argv(args))
     overrides = train_overrides(args)
     given = {k: v for k, v in overrides.items() if v is not None}
-    if args.resume and _finish_trained(args):
+    if process_rank() != 0 and args.resume and RunFolder(args.resume).is_trained():
+        return 0  # rank 0 finishes the evaluation and report alone
+    if args.resume and process_rank() == 0 and _finish_trained(args):
         return 0
     if args.resume:
         # Keys the user names are laid over the run's saved config; train() then refuses
@@ -97,6 +149,10 @@ def _train(args: argparse.Namespace) -> int:
             return 1
         cfg = load_config(TrainConfig, args.config, overrides)
         result = train(args.data, cfg, args.out, progress=not args.quiet, splits_csv=args.splits)
+    if under_torchrun():
+        leave_job()  # every rank together; then rank 0 alone reports and evaluates
+    if process_rank() != 0:
+        return 0
     print(
         f"trained {result.mode} model on {', '.join(result.classes)}: best val accuracy "
         f"{result.best_val_accuracy:.3f} in {result.seconds:.0f}s"
@@ -110,6 +166,25 @@ def _train(args: argparse.Namespace) -> int:
         _evaluate_and_report(result.run_dir, quiet=args.quiet)
     print(f"run folder: {result.run_dir}")
     return 0
+
+
+def _train_argv(args: argparse.Namespace) -> list[str]:
+    """``train`` and the arguments given, without ``--nproc`` (for each of the processes)."""
+    from stylecast.cli.common import config_argv
+    from stylecast.config import TrainConfig
+
+    words = ["--debug"] if args.debug else []
+    words += ["train", *([args.data] if args.data else [])]
+    for flag, value in (
+        ("--out", args.out),
+        ("--resume", args.resume),
+        ("--splits", args.splits),
+        ("--config", args.config),
+    ):
+        if value:
+            words += [flag, value]
+    words += [f for f, on in (("--no-evaluate", args.no_evaluate), ("--quiet", args.quiet)) if on]
+    return words + config_argv(args, TrainConfig)
 
 
 def _finish_trained(args: argparse.Namespace) -> bool:
@@ -140,27 +215,55 @@ def _evaluate_and_report(run: object, *, quiet: bool) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from stylecast.fileio import atomic_write_text, writable_file
-    from stylecast.inference import predict
-    from stylecast.run import RunFolder
+    from stylecast.inference import (
+        PredictOptions,
+        check_output_path,
+        predict_batch,
+        write_predictions,
+    )
 
     if args.out:
-        writable_file(args.out)
-    run = RunFolder(args.run)
-    table, skipped = predict(args.run, args.images, batch_size=args.batch_size)
-    if not run.evaluation_file.is_file():
+        check_output_path(args.out)
+    opts = PredictOptions(
+        batch_size=args.batch_size,
+        precision=args.precision,
+        backend=args.backend,
+        device=args.device,
+        shift_check=not args.no_shift_check,
+        palette=args.palette,
+        progress=not args.quiet,
+    )
+    result = predict_batch(args.run, args.images, opts)
+    if not result.calibrated:
         print(
-            f"warning: {run.path} was never evaluated, so these probabilities are not "
-            f"calibrated; `stylecast evaluate {run.path}` fits the calibration",
+            f"warning: {args.run} was never evaluated, so these probabilities are not "
+            f"calibrated; `stylecast evaluate {args.run}` fits the calibration",
             file=sys.stderr,
         )
-    for s in skipped:
+    for s in result.skipped:
         print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    shift = result.shift
+    if shift is not None and (shift.shifted or not args.quiet):
+        print(shift.summary(), file=sys.stderr)
     if args.out:
-        atomic_write_text(args.out, table.to_csv(index=False))
-        print(f"wrote {len(table)} predictions to {args.out}")
+        written = write_predictions(result, args.out)
+        side = f" (shift check: {written[1]})" if len(written) > 1 else ""
+        print(f"wrote {len(result.table)} predictions to {args.out}{side}")
     else:
+        table = result.table
         print(table.to_string(index=False) if len(table) else "no readable images")
+    if not args.quiet:
+        print(
+            f"{len(result.table)} images in {result.seconds['total']:.1f}s "
+            f"({result.images_per_s:.0f} images/s; model {result.predict_images_per_s:.0f} "
+            f"images/s, {result.engine})",
+            file=sys.stderr,
+        )
+        if len(result.table) >= 1000 and not result.engine.startswith("ONNX"):
+            print(
+                f"faster: `stylecast export {args.run}` once, and predict runs on ONNX Runtime",
+                file=sys.stderr,
+            )
     return 0
 
 

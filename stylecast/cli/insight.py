@@ -49,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="image file")
     p.add_argument("--out", metavar="FILE.png", help="PNG to write (default RUN/explain/STEM.png)")
     p.add_argument("--target", metavar="CLASS", help="class whose evidence to show")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs: auto (a CUDA GPU when there is one), cpu or cuda "
+        "(default auto)",
+    )
     p.set_defaults(func=_explain)
 
     p = sub.add_parser(
@@ -94,7 +101,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     if args.out:
         writable_file(args.out)
-    ex = explain(args.run, args.image, target=args.target, out=args.out)
+    ex = explain(args.run, args.image, target=args.target, out=args.out, device=args.device)
     probs = "  ".join(f"{c} {p:.3f}" for c, p in ex.probabilities.items())
     print(f"predicted: {ex.predicted} ({ex.probability:.1%})   probabilities: {probs}")
     if ex.target != ex.predicted:

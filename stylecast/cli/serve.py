@@ -68,6 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto: the run's ONNX export when `stylecast export` wrote one matching its "
         "weights, else torch (Grad-CAM always runs in torch)",
     )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
+        help="where torch runs the model and Grad-CAM (default cpu; auto: a CUDA GPU when "
+        "there is one)",
+    )
     p.add_argument("--quiet", action="store_true", help="no access log")
     p.set_defaults(func=_serve)
 
@@ -91,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         api_key=ServeSettings.key_from_env(args.api_key),
         backend=args.backend,
+        device=args.device,
     )
     serve(args.run, settings, host=args.host, port=args.port, quiet=args.quiet)
     return 0

@@ -17,6 +17,8 @@ _EXPORTS = {
     "printable_path": "stylecast.data.sources",
     "letterbox": "stylecast.data.decode",
     "load_image": "stylecast.data.decode",
+    "eight_bit": "stylecast.data.decode",
+    "rgb_or_rgba": "stylecast.data.decode",
     "file_digest": "stylecast.data.store",
     "ImageCache": "stylecast.data.cache",
     "PreparedImages": "stylecast.data.cache",

@@ -146,26 +146,38 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
         raise DataError(f"{p}: {bad.reason}") from None
 
 
+def eight_bit(im: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float images as 8-bit grey; other modes unchanged.
+
+    16-bit data scales by its full range (a dark 16-bit photo stays dark); wider integer or
+    float data of unknown range by its own maximum.
+    """
+    if im.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return im
+    arr = np.asarray(im, dtype=np.float64)
+    top = float(arr.max()) if arr.size else 0.0
+    if im.mode.startswith("I;16") or 255 < top <= 65535:
+        hi = 65535.0
+    else:
+        hi = max(top, 255.0) if im.mode == "I" or top > 1.0 else 1.0
+    return Image.fromarray((arr / hi * 255).round().clip(0, 255).astype(np.uint8), "L")
+
+
+def rgb_or_rgba(im: Image.Image) -> Image.Image:
+    """8-bit RGBA when the image has any transparency (palette, alpha, a transparent colour),
+    else RGB: for callers that treat transparent pixels themselves (palettes, the server)."""
+    im = eight_bit(im)
+    if im.mode in ("P", "PA", "LA", "La", "RGBa", "RGBA") or "transparency" in im.info:
+        return im.convert("RGBA")
+    return im.convert("RGB")
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        # 16-bit data scales by its full range (a dark 16-bit photo stays dark); wider
-        # integer or float data of unknown range by its own maximum.
-        arr = np.asarray(im, dtype=np.float64)
-        top = float(arr.max()) if arr.size else 0.0
-        if im.mode.startswith("I;16") or 255 < top <= 65535:
-            hi = 65535.0
-        else:
-            hi = max(top, 255.0) if im.mode == "I" or top > 1.0 else 1.0
-        im = Image.fromarray((arr / hi * 255).round().clip(0, 255).astype(np.uint8), "L")
-    if im.mode == "P":
-        im = im.convert("RGBA")
-    if im.mode in ("La", "RGBa"):  # premultiplied alpha
-        im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("RGB", "L") and "transparency" in im.info):
-        im = im.convert("RGBA")
+    im = rgb_or_rgba(im)
+    if im.mode == "RGBA":  # transparency composited on white, the catalogue backdrop
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, im).convert("RGB")
-    return im.convert("RGB")
+    return im
 
 
 def letterbox(img: Image.Image, size: int, fill: int = 255) -> np.ndarray:

@@ -29,6 +29,8 @@ _EXPORTS = {
     "galleries_are_stale": "stylecast.evaluation.galleries",
     "Explanation": "stylecast.evaluation.gradcam",
     "explain": "stylecast.evaluation.gradcam",
+    "gradcam_for_pixels": "stylecast.evaluation.gradcam",
+    "upsample_cam": "stylecast.evaluation.gradcam",
 }
 
 __all__ = list(_EXPORTS)

@@ -226,12 +226,14 @@ def explain(
     *,
     target: str | None = None,
     out: str | os.PathLike[str] | None = None,
+    device: str = "auto",
 ) -> Explanation:
     """Predict ``image`` with ``run``'s model and write its Grad-CAM as a PNG.
 
     ``target`` is the class whose evidence is shown (default: the predicted class).
     ``out`` defaults to ``RUN/explain/<image stem>.png``. Probabilities use the
-    temperature stored in ``model.json`` (fitted by ``stylecast evaluate``).
+    temperature stored in ``model.json`` (fitted by ``stylecast evaluate``). ``device`` is
+    auto (a CUDA GPU when there is one), cpu or cuda.
     """
     from stylecast.data import letterbox, load_image
     from stylecast.evaluation.calibration import softmax
@@ -239,7 +241,10 @@ def explain(
     from stylecast.plots import plot_explanation, save_figure
 
     image = Path(image)
+    from stylecast.training import resolve_device
+
     model, info = load_model(run)  # RunError for a missing or incomplete run, first
+    model.to(resolve_device(device))
     if not image.is_file():
         raise DataError(f"image {image} does not exist")
     classes = list(info.classes)

@@ -47,7 +47,7 @@ from stylecast.evaluation.temperature import (
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import load_model
 from stylecast.run import ModelInfo, RunFolder
-from stylecast.training import predict_logits
+from stylecast.training import predict_logits, resolve_device
 
 __all__ = ["EVALUATION_FIGURES", "EvaluationResult", "evaluate"]
 
@@ -125,6 +125,8 @@ def evaluate(
     cfg = cfg or EvaluateConfig()
     folder = RunFolder(run)
     model, info = load_model(folder.path)
+    device = resolve_device(getattr(cfg, "device", "auto"))
+    model.to(device)
     classes = list(info.classes)
     prep = info.preprocessing
     rows = _rows_for(folder, data, classes)
@@ -132,13 +134,21 @@ def evaluate(
     # Other data is scored into its own folder: the run's test evaluation stays as it is.
     out = folder.external_evaluation(data) if split == "external" else folder
     cache = cache or ImageCache()
+    onnx = None
+    if cfg.backend != "torch":  # the run's ONNX export, when one matches its weights
+        from stylecast.inference import onnx_engine
+
+        onnx = onnx_engine(folder.path, cfg.backend)
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         prepared = prepare_images(
             table, prep.img_size, cache=cache, fill=prep.fill, progress=progress
         )
+        if onnx is not None:
+            pixels = np.ascontiguousarray(prepared.pixels)
+            return onnx.runtime.logits(pixels, batch_size=cfg.batch_size), prepared.table
         logits = predict_logits(
-            model, prepared.pixels, prep.mean, prep.std, batch_size=cfg.batch_size
+            model, prepared.pixels, prep.mean, prep.std, batch_size=cfg.batch_size, device=device
         )
         return logits, prepared.table
 
@@ -175,6 +185,7 @@ def evaluate(
     metrics["calibration"] = cal | {"reason": calibration_reason(cal, split)}
     metrics |= {
         "split": split,
+        "backend": onnx.describe() if onnx is not None else f"torch ({device.type})",
         "temperature": temperature,
         "data": str(Path(data).resolve()) if data else None,
         # Galleries of other data find their images here; the run's own split is found
@@ -198,6 +209,11 @@ def evaluate(
     for c in extras:
         table[c] = scored[c].to_numpy()
     metrics["breakdown"] = accuracy_by(table)
+    if split == "external" and getattr(cfg, "shift_check", True):
+        metrics["shift"] = _shift_check(
+            folder, rows.table, proba, pred == y, cache=cache, progress=progress
+        )
+        atomic_write_json(out.shift_file, metrics["shift"])
     atomic_write_json(out.evaluation_file, metrics)
     atomic_write_text(out.predictions_file, table.to_csv(index=False))
     _write_figures(out.path, metrics)
@@ -214,6 +230,31 @@ def evaluate(
         )
     headline = Headline.from_metrics(metrics, str(out.evaluation_file))
     return EvaluationResult(folder.path, headline, metrics, out.predictions_file, out.path)
+
+
+def _shift_check(
+    folder: RunFolder,
+    table: pd.DataFrame,
+    proba: np.ndarray,
+    correct: np.ndarray,
+    *,
+    cache: ImageCache,
+    progress: bool,
+) -> dict[str, Any]:
+    """Do the other data's images look like the run's training images? (Printed when not.)"""
+    import sys
+
+    from stylecast.inference import check_shift
+
+    # The same table as the scored one: its pixels come back from the cache, not decoded.
+    prep = folder.model_info().preprocessing
+    pixels = prepare_images(table, prep.img_size, cache=cache, fill=prep.fill, progress=False)
+    report = check_shift(
+        folder.path, pixels.pixels, confidence=proba.max(1), correct=correct, cache=cache
+    )
+    if report.shifted or progress:
+        print(report.summary(), file=sys.stderr, flush=True)
+    return report.to_json()
 
 
 def _choose(

@@ -212,7 +212,8 @@ def format_evaluation(metrics: Mapping[str, Any]) -> str:
     """The console summary printed by ``stylecast evaluate``, from ``evaluation.json``'s content."""
     h = Headline.from_metrics(metrics)
     lines = [
-        f"split: {h.split}  images: {h.n}",
+        f"split: {h.split}  images: {h.n}"
+        + (f"  model: {metrics['backend']}" if metrics.get("backend") else ""),
         f"accuracy: {h.accuracy:.3f}{_ci(h.accuracy_ci)}",
         f"balanced accuracy: {h.balanced_accuracy:.3f}{_ci(h.balanced_accuracy_ci)}",
     ]

@@ -46,6 +46,7 @@ class PredictOptions:
     batch_size: int = 64
     precision: str = "auto"
     backend: str = "auto"  # auto (a usable ONNX export, else torch), torch, onnx, onnx-int8
+    device: str = "auto"  # torch's device: auto (a CUDA GPU when there is one), cpu, cuda
     # TorchScript-freeze the model (when it agrees with the eager one) for this many images
     # or more: freezing costs seconds, which pays off only over a large set.
     trace_min_images: int = 1000
@@ -64,6 +65,8 @@ class PredictOptions:
             )
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,10 @@ def _logits(
         stream_logits,
         stream_onnx_logits,
     )
-    from stylecast.training import to_input
+    from stylecast.training import resolve_device, to_input
 
     onnx = onnx_engine(run, opts.backend)
+    device = resolve_device(opts.device)
     bar = _bar(len(pixels), opts.progress)
     update = bar.update if bar is not None else None
     try:
@@ -162,9 +166,12 @@ def _logits(
             stream = stream_onnx_logits(onnx, pixels, batch_size=opts.batch_size, progress=update)
             described = onnx.describe()
         else:
-            example = to_input(np.asarray(pixels[: opts.batch_size]), prep.mean, prep.std)
+            first = np.asarray(pixels[: opts.batch_size])
+            example = to_input(first, prep.mean, prep.std, device)
             trace = len(pixels) >= opts.trace_min_images
-            engine = make_engine(model, example, precision=opts.precision, trace=trace)
+            engine = make_engine(
+                model, example, precision=opts.precision, device=device, trace=trace
+            )
             stream = stream_logits(
                 engine, pixels, prep, batch_size=opts.batch_size, progress=update
             )

@@ -35,8 +35,11 @@ class Predictor:
     given; the torch ``model`` stays loaded for Grad-CAM.
     """
 
-    def __init__(self, model: torch.nn.Module, info: ModelInfo, onnx: Any = None) -> None:
-        self.model = model.eval()
+    def __init__(
+        self, model: torch.nn.Module, info: ModelInfo, onnx: Any = None, device: Any = "cpu"
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
         self.info = info
         self.classes_ = list(info.classes)
         self.prep = info.preprocessing
@@ -45,16 +48,20 @@ class Predictor:
         self.backend = onnx.describe() if onnx is not None else "torch"
 
     @classmethod
-    def from_run(cls, run: str | os.PathLike[str], backend: str = "auto") -> Predictor:
+    def from_run(
+        cls, run: str | os.PathLike[str], backend: str = "auto", device: str = "cpu"
+    ) -> Predictor:
         """The model of a trained run folder (RunError when it holds none).
 
         ``backend``: ``auto`` uses the run's ONNX export when one matches its weights (and
-        ONNX Runtime is installed), ``torch``, ``onnx`` or ``onnx-int8`` insist.
+        ONNX Runtime is installed), ``torch``, ``onnx`` or ``onnx-int8`` insist. ``device``
+        (``cpu``, ``cuda`` or ``auto``) is where torch runs the model (and Grad-CAM).
         """
         from stylecast.inference.engine import onnx_engine
+        from stylecast.training import resolve_device
 
         model, info = load_model(run)
-        return cls(model, info, onnx_engine(run, backend))
+        return cls(model, info, onnx_engine(run, backend), resolve_device(device))
 
     def _pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
         size, fill = self.prep.img_size, self.prep.fill
@@ -77,7 +84,12 @@ class Predictor:
         if self.onnx is not None:
             return self.onnx.runtime.logits(pixels, batch_size=batch_size)
         return predict_logits(
-            self.model, pixels, self.prep.mean, self.prep.std, batch_size=batch_size
+            self.model,
+            pixels,
+            self.prep.mean,
+            self.prep.std,
+            batch_size=batch_size,
+            device=self.device,
         )
 
     def predict_proba(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:

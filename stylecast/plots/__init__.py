@@ -15,6 +15,13 @@ _EXPORTS = {
     "plot_optimization_history": "stylecast.plots.tuning",
     "plot_param_importances": "stylecast.plots.tuning",
     "save_figure": "stylecast.plots.style",
+    "Swatch": "stylecast.plots.palette",
+    "SwatchRow": "stylecast.plots.palette",
+    "plot_palettes": "stylecast.plots.palette",
+    "ShareSeries": "stylecast.plots.trends",
+    "plot_share_fan": "stylecast.plots.trends",
+    "plot_share_grid": "stylecast.plots.trends",
+    "plot_share_mix": "stylecast.plots.trends",
 }
 
 __all__ = list(_EXPORTS)

@@ -49,6 +49,7 @@ SECTION_TITLES = {
     "evaluation": "Evaluation",
     "calibration": "Calibration",
     "galleries": "Galleries",
+    "palette": "Palette",
     "reproduce": "Reproduce",
 }
 # Figures drawn by training (curves, here) and evaluate, embedded when present.
@@ -84,6 +85,16 @@ def _history(run: RunFolder) -> list[dict[str, Any]]:
     if not run.metrics_file.is_file():
         return []
     return pd.read_csv(run.metrics_file).to_dict("records")
+
+
+def _palette_section(run: RunFolder) -> Any:
+    """The Palette fragment when ``stylecast palette RUN`` has written its files, else None."""
+    from markupsafe import Markup
+
+    from stylecast.palette import render_palette_section
+
+    fragment = render_palette_section(run.path)
+    return Markup(fragment) if fragment is not None else None
 
 
 def build_report(
@@ -135,6 +146,9 @@ def build_report(
         sections += ["evaluation", "calibration"]
         if gallery_list:
             sections.append("galleries")
+    palette = _palette_section(folder)
+    if palette is not None:
+        sections.append("palette")
     sections.append("reproduce")
 
     env = Environment(
@@ -165,6 +179,7 @@ def build_report(
         generated=when(dt.datetime.now().isoformat(timespec="seconds")),
         created=when(run_info.created if run_info is not None else ""),
         commands=reproduce_commands(folder, run_info, ev),
+        palette=palette,
     )
     path = Path(out) if out is not None else folder.report_file
     atomic_write_text(path, page)

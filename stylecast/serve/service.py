@@ -69,7 +69,7 @@ class ModelService:
             )
         from stylecast.inference import Predictor  # torch: only once the run holds a model
 
-        return cls(run, Predictor.from_run(run, settings.backend), settings)
+        return cls(run, Predictor.from_run(run, settings.backend, settings.device), settings)
 
     # -- per request -------------------------------------------------------------------
     def analyse(
@@ -122,15 +122,15 @@ class ModelService:
     def _torch_model(self) -> Any:
         if self._cam_model is None:
             from stylecast.models import load_model
+            from stylecast.training import resolve_device
 
-            self._cam_model, _ = load_model(self.run.path)
+            model, _ = load_model(self.run.path)
+            self._cam_model = model.to(resolve_device(self.settings.device))
         return self._cam_model
 
     def cam(self, image: Decoded, target: int) -> str:
         """Grad-CAM of ``target`` over the image, letterboxed, as a PNG data URI."""
         from stylecast.data import letterbox
-
-        # Not yet re-exported by stylecast.evaluation (only `explain`, which takes a file).
         from stylecast.evaluation import gradcam_for_pixels, upsample_cam
         from stylecast.plots import overlay_heatmap
 

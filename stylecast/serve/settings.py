@@ -35,6 +35,7 @@ class ServeSettings:
     api_key: str | None = None  # required by /api/* when set (X-API-Key or Bearer)
     cam_size: int = 224  # side of the Grad-CAM overlay returned with ?cam=1
     backend: str = "auto"  # auto (the run's ONNX export when it matches), torch, onnx, onnx-int8
+    device: str = "cpu"  # where torch runs the model and Grad-CAM: cpu, cuda or auto
 
     def __post_init__(self) -> None:
         checks = (
@@ -52,6 +53,8 @@ class ServeSettings:
         )
         from stylecast.config import BACKENDS
 
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(
                 f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"

@@ -90,16 +90,24 @@ def claim(trial: Any, storage: Any, *, session: str) -> str:
     return worker
 
 
+def _local_owner_gone(trial: Any) -> tuple[bool, str | None]:
+    """(whether the trial's worker ran on this machine, why it is gone, or None if alive)."""
+    owner = trial.system_attrs.get(OWNER_ATTR) or {}
+    # A retried trial carries its predecessor's owner: only this trial's own counts.
+    if owner.get("number") != trial.number or owner.get("host") != socket.gethostname():
+        return False, None
+    pid = int(owner.get("pid", -1))
+    if process_alive(pid, owner.get("token")):
+        return True, None
+    return True, f"its worker process {pid} on this machine is gone (killed)"
+
+
 def stale_reason(trial: Any, *, grace: float, now: float | None = None) -> str | None:
     """Why the RUNNING journal ``trial`` is dead, or None while its worker may be alive."""
     now = time.time() if now is None else now
-    owner = trial.system_attrs.get(OWNER_ATTR) or {}
-    # A retried trial carries its predecessor's owner: only this trial's own counts.
-    if owner.get("number") == trial.number and owner.get("host") == socket.gethostname():
-        pid = int(owner.get("pid", -1))
-        if process_alive(pid, owner.get("token")):
-            return None
-        return f"its worker process {pid} on this machine is gone (killed)"
+    local, reason = _local_owner_gone(trial)
+    if local:
+        return reason
     start = trial.datetime_start.timestamp() if trial.datetime_start else now
     last = max(start, float(trial.system_attrs.get(BEAT_ATTR) or 0.0))
     if now - last > grace:
@@ -112,8 +120,8 @@ def reap_dead_trials(
 ) -> list[int]:
     """Fail the RUNNING trials whose worker died and queue them again.
 
-    Returns the numbers of the journal trials it failed (RDB storages report theirs
-    through the storage's callback).
+    Returns the numbers of the trials it failed itself (those Optuna's heartbeat fails on
+    an RDB storage are reported through the storage's callback).
     """
     import optuna
     from optuna.trial import TrialState
@@ -122,11 +130,12 @@ def reap_dead_trials(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        return []
     on_stale = stale_trial_callback(max_retry)
     reaped = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = stale_reason(trial, grace=grace)
+        # RDB storages: Optuna's heartbeat covers other machines, but a worker killed before
+        # its first beat leaves no heartbeat to go stale: a dead process here is dead now.
+        reason = stale_reason(trial, grace=grace) if journal else _local_owner_gone(trial)[1]
         if reason is None:
             continue
         try:

@@ -90,10 +90,14 @@ def test_every_command_module_registers_its_commands() -> None:
         "demo",
         "evaluate",
         "explain",
+        "export",
         "model",
+        "palette",
         "predict",
         "report",
+        "serve",
         "train",
+        "trends",
         "tune",
     ]
     assert parser.parse_args(["--debug", "model", "list"]).debug is True

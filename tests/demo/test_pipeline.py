@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from tests.conftest import run_cli
 
 
@@ -28,3 +30,14 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert "confusion matrix" in res.stdout
     html = (run / "report.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
+    # The palette section: the lookbook's seasons are drawn in known colours.
+    assert 'id="palette"' in html
+    # The business view: every look predicted, then the mix per period.
+    demo = tmp_path / "demo"
+    preds = pd.read_csv(demo / "predictions.csv")
+    assert {"period", "colour", "predicted", "palette_family"} <= set(preds.columns)
+    assert len(preds) == 60
+    assert (demo / "trends" / "trend_report.html").is_file()
+    trends = pd.read_csv(demo / "trends" / "trends.csv")
+    assert set(trends["period"].astype(str)) >= {"2021", "2022", "2023", "2024"}
+    assert "share per period" in res.stdout and "trends:" in res.stdout

@@ -182,7 +182,10 @@ def test_compare_cli_failures(case: str, two_runs: tuple[Path, Path], tmp_path: 
         ),
         (lambda r: (r / "evaluation.json").write_text("[]"), "evaluation.json is malformed"),
         (lambda r: (r / "evaluation.json").write_text("{}"), "evaluation.json lacks 'n'"),
-        (lambda r: (r / "predictions.csv").write_bytes(b'"a,\n"b'), r"predictions.csv (is unreadable|lacks columns)"),
+        (
+            lambda r: (r / "predictions.csv").write_bytes(b'"a,\n"b'),
+            r"predictions.csv (is unreadable|lacks columns)",
+        ),
     ],
 )
 def test_damaged_evaluation_files_are_one_clear_error(
