@@ -55,7 +55,7 @@ def _job(kind: str, run: str, files: list[str], cache: str, opts: dict[str, Any]
 
     t0 = time.perf_counter()
     if kind == "plain":
-        table, _ = predict(run, files)
+        table, _ = predict(run, files, backend="torch")
         engine, model_s = "fp32 eager, all images in memory", None
     else:
         res = predict_batch(run, files, PredictOptions(progress=False, **opts))

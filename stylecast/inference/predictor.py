@@ -110,9 +110,10 @@ def predict(
     paths: Iterable[str | os.PathLike[str]],
     *,
     batch_size: int = 64,
+    backend: str = "auto",
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Predict every image under ``paths``; unreadable files are skipped and returned."""
-    predictor = Predictor.from_run(run)
+    predictor = Predictor.from_run(run, backend)
     files = expand_image_paths(paths)
     if not files:
         raise DataError("no images to predict: give image files or folders holding images")
