@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any
 
-from stylecast.config import TrainConfig
+from stylecast.config import BACKENDS, DEVICES, TrainConfig
 
 __all__ = [
     "add_config_options",
@@ -111,3 +111,25 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The training flags the user actually gave, as TrainConfig keys (unset flags are None)."""
     return config_overrides(args, TrainConfig)
+
+
+def add_backend_option(p: argparse.ArgumentParser, note: str = "") -> None:
+    """``--backend``: the run's ONNX export when it matches the weights, else torch."""
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto: the run's ONNX export when `stylecast export` wrote one that matches its "
+        f"weights (and onnxruntime is installed), else torch{note} (default auto)",
+    )
+
+
+def add_device_option(p: argparse.ArgumentParser, what: str, default: str = "auto") -> None:
+    """``--device``: where torch runs ``what``."""
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=default,
+        help=f"where torch runs {what}: auto (a CUDA GPU when there is one), cpu or cuda "
+        f"(default {default})",
+    )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stylecast.cli.common import add_train_options, train_overrides
+from stylecast.cli.common import (
+    add_backend_option,
+    add_device_option,
+    add_train_options,
+    train_overrides,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,19 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto (bf16 where the CPU has fast bf16 and it agrees with fp32 on the first "
         "batch), fp32 or bf16 (default auto)",
     )
-    p.add_argument(
-        "--backend",
-        choices=("auto", "torch", "onnx", "onnx-int8"),
-        default="auto",
-        help="auto: the run's ONNX export when `stylecast export` wrote one that matches its "
-        "weights (and onnxruntime is installed), else torch (default auto)",
-    )
-    p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="where torch runs the model: auto (a CUDA GPU when there is one), cpu or cuda",
-    )
+    add_backend_option(p)
+    add_device_option(p, "the model")
     p.add_argument("--no-shift-check", action="store_true", help="skip the shift check")
     p.add_argument(
         "--palette",

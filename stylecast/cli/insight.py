@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from stylecast.cli.common import add_config_options, config_overrides
+from stylecast.cli.common import add_config_options, add_device_option, config_overrides
 from stylecast.config import EvaluateConfig
 
 
@@ -49,13 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="image file")
     p.add_argument("--out", metavar="FILE.png", help="PNG to write (default RUN/explain/STEM.png)")
     p.add_argument("--target", metavar="CLASS", help="class whose evidence to show")
-    p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="where the model runs: auto (a CUDA GPU when there is one), cpu or cuda "
-        "(default auto)",
-    )
+    add_device_option(p, "the model")
     p.set_defaults(func=_explain)
 
     p = sub.add_parser(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from stylecast.cli.common import add_backend_option, add_device_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the subcommands."""
@@ -61,20 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds for an upload to arrive, and for its analysis (default: 30)",
     )
-    p.add_argument(
-        "--backend",
-        choices=("auto", "torch", "onnx", "onnx-int8"),
-        default="auto",
-        help="auto: the run's ONNX export when `stylecast export` wrote one matching its "
-        "weights, else torch (Grad-CAM always runs in torch)",
-    )
-    p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="cpu",
-        help="where torch runs the model and Grad-CAM (default cpu; auto: a CUDA GPU when "
-        "there is one)",
-    )
+    add_backend_option(p, "; Grad-CAM always runs in torch")
+    add_device_option(p, "the model and Grad-CAM", default="cpu")
     p.add_argument("--quiet", action="store_true", help="no access log")
     p.set_defaults(func=_serve)
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecast.config import BACKENDS, DEVICES, PRECISIONS
 from stylecast.errors import ConfigError, DataError, MissingDependencyError
 from stylecast.inference.shift import ShiftOptions, ShiftReport
 from stylecast.inference.sources import PredictionInput, read_prediction_input
@@ -57,15 +58,15 @@ class PredictOptions:
     shift: ShiftOptions = field(default_factory=ShiftOptions)
 
     def __post_init__(self) -> None:
-        if self.precision not in ("auto", "fp32", "bf16"):
+        if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
-        if self.backend not in ("auto", "torch", "onnx", "onnx-int8"):
+        if self.backend not in BACKENDS:
             raise ConfigError(
                 f"backend must be auto, torch, onnx or onnx-int8, got {self.backend!r}"
             )
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.device not in ("auto", "cpu", "cuda"):
+        if self.device not in DEVICES:
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
 

@@ -51,9 +51,9 @@ class ServeSettings:
             ("timeout", 0 < self.timeout <= 3600, "--timeout"),
             ("cam_size", 32 <= self.cam_size <= 1024, "cam_size"),
         )
-        from stylecast.config import BACKENDS
+        from stylecast.config import BACKENDS, DEVICES
 
-        if self.device not in ("auto", "cpu", "cuda"):
+        if self.device not in DEVICES:
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(
