@@ -10,17 +10,16 @@ its flags from it, so a new field is a new flag without touching the CLI.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import os
-import types
-import typing
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
-import yaml
-
+from stylecast.config_fields import (
+    check_types,
+    config_to_dict,
+    config_to_yaml,
+    diff_configs,
+    load_config,
+    option,
+)
 from stylecast.errors import ConfigError
 
 __all__ = [
@@ -42,24 +41,6 @@ DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 BALANCE = ("none", "weights", "sampler")
 SPLIT_STRATEGIES = ("stratified", "time")
-
-
-def option(
-    default: Any,
-    help: str,
-    *,
-    flag: str | None = None,
-    choices: tuple[str, ...] = (),
-    metavar: str | None = None,
-) -> Any:
-    """A dataclass field documented for the command line.
-
-    ``help`` describes the value (the CLI appends the default); ``flag`` replaces the
-    flag derived from the name (``img_size`` -> ``--img-size``); ``choices`` limits a
-    string; ``metavar`` names the value in ``--help``.
-    """
-    meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar}
-    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -152,7 +133,17 @@ class TrainConfig:
     color_jitter: float = option(0.0, "colour jitter strength (0 = off: colour is a season cue)")
     crop_scale: float = option(1.0, "smallest area a random crop keeps (1.0 = flips only)")
     feature_views: int = option(1, "head mode: augmented feature views per image")
-    precision: str = option("auto", "auto (bf16 where fast), fp32 or bf16", choices=PRECISIONS)
+    ema: float = option(
+        0.0,
+        "fine-tune: decay of an exponential moving average of the weights, which are then "
+        "validated and kept instead of the raw ones (0 = off; e.g. 0.998)",
+    )
+    precision: str = option(
+        "auto",
+        "auto (bf16 autocast on a GPU, and on a CPU with AMX; fp32 on other CPUs, where it "
+        "trains faster), fp32 or bf16",
+        choices=PRECISIONS,
+    )
     device: str = option("auto", "where to train: auto, cpu or cuda", choices=DEVICES)
     compile: bool = option(
         False,
@@ -163,7 +154,7 @@ class TrainConfig:
     seed: int = option(0, "random seed (split, initialisation, augmentation)")
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        check_types(self)
         if self.img_size < 32 or self.img_size > 1024:
             raise ConfigError(f"img_size must be between 32 and 1024, got {self.img_size}")
         for name in ("val_fraction", "test_fraction"):
@@ -191,6 +182,8 @@ class TrainConfig:
             raise ConfigError(f"crop_scale must be in [0.05, 1], got {self.crop_scale}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema must be in [0, 1) (0 = off), got {self.ema}")
         if not 0 <= self.freeze_stages <= 16:
             raise ConfigError(f"freeze_stages must be between 0 and 16, got {self.freeze_stages}")
         if self.seed < 0:
@@ -245,7 +238,7 @@ class EvaluateConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        check_types(self)
         if self.calibration_folds < 2:
             raise ConfigError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
         if self.seed < 0:
@@ -254,122 +247,6 @@ class EvaluateConfig:
             raise ConfigError(
                 "batch_size >= 1, n_bootstrap >= 0, n_bins >= 2 and gallery_size >= 0 are required"
             )
-
-
-C = TypeVar("C")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _allowed_types(annotation: Any) -> tuple[type, ...]:
-    if isinstance(annotation, str):
-        annotation = eval(annotation, vars(typing) | {"types": types})  # noqa: S307 - own annotations
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return tuple(t for a in typing.get_args(annotation) for t in _allowed_types(a))
-    if annotation is None or annotation is type(None):
-        return (type(None),)
-    return (annotation,)
-
-
-def _check_types(cfg: Any) -> None:
-    """Every field has its annotated type, and a value of its ``choices`` where it has some."""
-    for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        if f.metadata.get("choices"):
-            _check_choice(f.name, value, f.metadata["choices"])
-        allowed = _allowed_types(f.type)
-        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
-        if not ok and float in allowed and isinstance(value, int) and not isinstance(value, bool):
-            object.__setattr__(cfg, f.name, float(value))  # YAML writes 1 for 1.0
-            ok = True
-        if not ok:
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-            raise ConfigError(f"{f.name} must be {names}, got {value!r}")
-
-
-def _coerce(cls: type, key: str, value: Any) -> Any:
-    """Turn a CLI/YAML string into the field's type (YAML already types most values)."""
-    if not isinstance(value, str):
-        return value
-    allowed = _allowed_types({f.name: f.type for f in fields(cls)}[key])
-    if type(None) in allowed and value.lower() in ("none", "null", ""):
-        return None
-    if bool in allowed:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-    for t in (int, float):
-        if t in allowed:
-            try:
-                return t(value)
-            except ValueError:
-                continue
-    return value
-
-
-def _check_keys(cls: type, keys: typing.Iterable[str], where: str) -> None:
-    valid = [f.name for f in fields(cls)]
-    for key in keys:
-        if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(
-                f"unknown key {key!r} in {where}{hint}; valid keys: {', '.join(valid)}"
-            )
-
-
-def load_config(
-    cls: type[C],
-    path: str | os.PathLike[str] | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> C:
-    """Build ``cls`` from defaults, then the YAML file at ``path``, then ``overrides``.
-
-    ``None`` values in ``overrides`` mean "not given" (an unset CLI flag) and are skipped.
-    """
-    values: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} does not exist")
-        try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {p} is not valid YAML: {exc}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {p} must hold a mapping of key: value")
-        _check_keys(cls, loaded, str(p))
-        values.update({k: _coerce(cls, k, v) for k, v in loaded.items()})
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    _check_keys(cls, given, "the options")
-    values.update({k: _coerce(cls, k, v) for k, v in given.items()})
-    try:
-        return cls(**values)
-    except TypeError as exc:  # pragma: no cover - keys are checked above
-        raise ConfigError(str(exc)) from None
-
-
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    """The config as plain values (what ``config.yaml`` and study attributes hold)."""
-    return dataclasses.asdict(cfg)
-
-
-def config_to_yaml(cfg: Any) -> str:
-    """The config as YAML, in field order; :func:`load_config` reads it back."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
-
-
-def diff_configs(a: Any, b: Any, ignore: typing.Iterable[str] = ()) -> list[str]:
-    """Names of fields whose values differ between two configs of one class."""
-    da, db = config_to_dict(a), config_to_dict(b)
-    return [k for k in da if k not in set(ignore) and da[k] != db.get(k)]
 
 
 TUNE_METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
@@ -444,7 +321,7 @@ class TuneConfig:
     )
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        check_types(self)
         for name in ("trials", "workers", "heartbeat_interval"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -86,6 +86,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
         warmup_epochs=cfg.lr_warmup_epochs,
     )
     state.restore_optimizer(opt, sched)
+    ema = _averaged(model, cfg.ema, state)
     weight = ctx.loss_weight(device)
     weight_cpu = ctx.loss_weight()
     mean, std, fill = ctx.prep.mean, ctx.prep.std, ctx.prep.fill_value
@@ -93,7 +94,8 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
     # fp16 autocast (CUDA without bf16) needs loss scaling; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(
         device.type,
-        enabled=device.type == "cuda" and amp_dtype(device, cfg.precision) == torch.float16,
+        enabled=device.type == "cuda"
+        and amp_dtype(device, cfg.precision, training=True) == torch.float16,
     )
     net, wrapped_for = model, -1
     epoch_times: list[float] = []
@@ -129,7 +131,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
                     fill=fill,
                     rows=(rows, n_batch),
                 )
-            with autocast_for(device, cfg.precision):
+            with autocast_for(device, cfg.precision, training=True):
                 logits = net(x)
             per_image = F.cross_entropy(
                 logits.float(),
@@ -150,6 +152,8 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if ema is not None:
+                ema.update(model, step=sched.last_epoch)  # last_epoch counts steps, resumes too
             total += per_image.sum().item() / denom * n_batch
             seen += n_batch
             if bar is not None:
@@ -159,7 +163,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
             bar.close()
         (total,) = dist.sum([total])
         train_seconds = time.perf_counter() - t_ep
-        val_loss, val_acc = _validate(ctx, model, va)
+        val_loss, val_acc = _validate(ctx, model if ema is None else ema.module, va)
         seconds = time.perf_counter() - t_ep
         epoch_times.append(seconds)
         row = epoch_row(
@@ -182,6 +186,21 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
             break
 
 
+def _averaged(model: nn.Module, decay: float, state: TrainState) -> nn.Module | None:
+    """With ``--ema``: timm's exponential moving average of ``model``'s weights and buffers
+    (its decay warms up from 0 over the first steps, capped at ``decay``), restored from
+    a resumed checkpoint, and handed to ``state`` to validate and keep. None when off."""
+    if decay <= 0:
+        return None
+    from timm.utils import ModelEmaV3
+
+    ema = ModelEmaV3(model, decay=decay, use_warmup=True)
+    if state.resumed_ema is not None:
+        ema.module.load_state_dict(state.resumed_ema)
+    state.ema = ema.module
+    return ema
+
+
 def _forward_module(ctx: PhaseContext, model: nn.Module) -> nn.Module:
     """What the training steps call: the model, in DDP across processes, compiled if asked."""
     net = ctx.dist.wrap(model, ctx.device)
@@ -194,7 +213,7 @@ def _validate(ctx: PhaseContext, model: nn.Module, va: np.ndarray) -> tuple[floa
     """Validation loss and accuracy; each rank scores its share of the images."""
     dist, prep, device = ctx.dist, ctx.prep, ctx.device
     lo, hi = share(len(va), dist.rank, dist.world_size)
-    with autocast_for(device, ctx.cfg.precision):
+    with autocast_for(device, ctx.cfg.precision, training=True):
         part = predict_logits(
             model, ctx.rd.prepared.pixels[va[lo:hi]], prep.mean, prep.std, device=device
         )

@@ -7,7 +7,7 @@ augmentations, and ends where an uninterrupted one would.
 
 The checkpoint is a dict that ``torch.load(weights_only=True)`` reads: ``state`` (phase,
 epoch, history, best, bad, completed), ``model``, ``rng`` and, in the fine-tune phase,
-``optimizer`` and ``scheduler``.
+``optimizer`` and ``scheduler`` (and ``ema``, the averaged weights, with ``--ema``).
 """
 
 from __future__ import annotations
@@ -105,6 +105,10 @@ class TrainState:
         self.best_weights: dict[str, torch.Tensor] | None = None
         # Optimizer and scheduler of the phase a resumed checkpoint was in.
         self.resumed_optimizer: dict[str, Any] | None = None
+        # With --ema: the averaged copy of the model the fine-tune phase validates and keeps
+        # (its weights travel in every checkpoint; a resume restores them into it).
+        self.ema: nn.Module | None = None
+        self.resumed_ema: dict[str, torch.Tensor] | None = None
         self.tensorboard: Any = None
 
     @property
@@ -152,6 +156,8 @@ class TrainState:
         if optimizer is not None and scheduler is not None:
             payload["optimizer"] = optimizer.state_dict()
             payload["scheduler"] = scheduler.state_dict()
+            if self.ema is not None:
+                payload["ema"] = _cpu_weights(self.ema)
         if self.best_weights is not None:
             save_checkpoint(self.best_file, self.best_weights)
         save_checkpoint(self.last_file, payload)
@@ -186,6 +192,7 @@ class TrainState:
         self.best_weights = ckpt.get("best")
         if "optimizer" in ckpt:
             self.resumed_optimizer = {k: ckpt[k] for k in ("optimizer", "scheduler")}
+            self.resumed_ema = ckpt.get("ema")
 
     def resume(self) -> bool:
         """Restore the last checkpoint, if there is one (weights, RNG streams, history)."""
@@ -208,9 +215,11 @@ class TrainState:
         if self.phase != phase:
             self.phase, self.epoch, self.bad = phase, 0, 0
             self.resumed_optimizer = None
+            self.resumed_ema = None
 
     def finish_phase(self) -> None:
         self.completed.append(str(self.phase))
+        self.ema = None
         self.checkpoint()
 
     # -- epochs ----------------------------------------------------------------------
@@ -223,7 +232,8 @@ class TrainState:
             self.tensorboard.flush()
         if is_better(row, self.best):
             self.best = {k: row[k] for k in ("phase", "epoch", "val_accuracy", "val_loss")}
-            self.best_weights = _cpu_weights(self.model)
+            # The weights that were validated: the averaged ones when there are.
+            self.best_weights = _cpu_weights(self.ema if self.ema is not None else self.model)
             self.bad = 0
         else:
             self.bad += 1

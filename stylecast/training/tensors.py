@@ -123,24 +123,29 @@ def iterate_batches(
         )
 
 
-def amp_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+def amp_dtype(
+    device: torch.device, precision: str, *, training: bool = False
+) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device`` (None = full fp32).
 
-    CUDA: bf16 where the GPU has it, else fp16 (with loss scaling). CPU: bf16 only
-    where oneDNN has bf16 kernels (AVX512-BF16/AMX); elsewhere bf16 is slower than fp32.
+    CUDA: bf16 where the GPU has it, else fp16 (with loss scaling). CPU, ``auto``: bf16
+    where oneDNN has bf16 kernels (AVX512-BF16/AMX) for inference; for training only with
+    AMX: on an AVX512-BF16 CPU without it (AMD EPYC), channels_last training steps ran
+    faster in fp32 than in bf16 (docs/benchmarks.md, "Training speed at 128 px").
     """
     if precision == "fp32":
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16()):
+    if precision == "bf16":
         return torch.bfloat16
-    return None
+    fast = cpu_has_amx() if training else cpu_has_fast_bf16()
+    return torch.bfloat16 if fast else None
 
 
-def autocast_for(device: torch.device, precision: str) -> Any:
+def autocast_for(device: torch.device, precision: str, *, training: bool = False) -> Any:
     """An autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
-    dtype = amp_dtype(device, precision)
+    dtype = amp_dtype(device, precision, training=training)
     return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
@@ -148,6 +153,14 @@ def cpu_has_fast_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:  # noqa: BLE001 - older builds lack the op
+        return False
+
+
+def cpu_has_amx() -> bool:
+    """Whether the CPU has AMX tiles (oneDNN's fast bf16 path for training)."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported()) and cpu_has_fast_bf16()
+    except Exception:  # noqa: BLE001 - older builds lack the probe
         return False
 
 

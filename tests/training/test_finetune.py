@@ -1,12 +1,15 @@
-"""The fine-tune phase: freeze_stages keeps the leading backbone stages exactly as pretrained."""
+"""The fine-tune phase: freeze_stages keeps the leading backbone stages exactly as pretrained;
+--ema validates, keeps and resumes an average of the weights."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from stylecast.config import TrainConfig
+from stylecast.errors import ConfigError
 from stylecast.models import create_model, load_model
 from stylecast.training import train
 
@@ -34,3 +37,38 @@ def test_freeze_stages_keeps_leading_stages_and_trains_the_rest(
     # Later stages and the head moved.
     for key in ("blocks.2.0.conv_pw.weight", "blocks.6.0.conv_pw.weight", "conv_head.weight"):
         assert not torch.equal(after[key], pretrained[key]), key
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_ema_weights_are_validated_kept_and_resumed(tmp_path: Path, lookbook: Path) -> None:
+    cfg = TrainConfig(
+        mode="finetune", epochs=2, img_size=48, batch_size=16, patience=0, ema=0.9, seed=1
+    )
+
+    def stop_in_epoch_2(row: dict) -> None:
+        if row["epoch"] == 2:
+            raise _Stop
+
+    run = tmp_path / "killed"
+    with pytest.raises(_Stop):
+        train(lookbook, cfg, out=run, progress=False, on_epoch=stop_in_epoch_2)
+    last = torch.load(run / "checkpoint" / "last.pt", weights_only=True)
+    best = torch.load(run / "checkpoint" / "best.pt", weights_only=True)
+    assert last["state"]["epoch"] == 1 and set(last["ema"]) == set(last["model"])
+    key = "conv_head.weight"
+    # The average lags the trained weights, and the weights kept as best are the average.
+    assert not torch.equal(last["ema"][key], last["model"][key])
+    assert torch.equal(best[key], last["ema"][key])
+
+    resumed = train(None, None, run, resume=True, progress=False, write_summary=False)
+    full = train(lookbook, cfg, out=tmp_path / "full", progress=False, write_summary=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+    # The resumed average continues from the checkpoint's, so both runs end alike.
+    a, b = resumed.history[-1], full.history[-1]
+    assert abs(a["val_loss"] - b["val_loss"]) < 1e-3, (a, b)
+
+    with pytest.raises(ConfigError, match="ema must be in"):
+        TrainConfig(ema=1.0)

@@ -10,6 +10,7 @@ import torch
 
 from stylecast.run import Preprocessing
 from stylecast.training import augment_batch, iterate_batches, to_input
+from stylecast.training import tensors
 from stylecast.training.tensors import amp_dtype, autocast_for
 
 
@@ -86,3 +87,15 @@ def test_fp32_precision_means_no_autocast() -> None:
     assert amp_dtype(cpu, "fp32") is None
     assert amp_dtype(cpu, "bf16") == torch.bfloat16
     assert isinstance(autocast_for(cpu, "fp32"), nullcontext)
+
+
+def test_auto_precision_trains_in_bf16_on_a_cpu_only_with_amx(monkeypatch) -> None:  # noqa: ANN001
+    cpu = torch.device("cpu")
+    for amx, bf16 in ((True, True), (False, True), (False, False)):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
+        monkeypatch.setattr(tensors, "cpu_has_fast_bf16", lambda bf16=bf16: bf16)
+        want = torch.bfloat16 if amx and bf16 else None
+        assert amp_dtype(cpu, "auto", training=True) == want, (amx, bf16)
+        # Inference keeps bf16 wherever oneDNN has bf16 kernels.
+        assert amp_dtype(cpu, "auto") == (torch.bfloat16 if bf16 else None), (amx, bf16)
+        assert amp_dtype(cpu, "bf16", training=True) == torch.bfloat16
