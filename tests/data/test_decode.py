@@ -10,6 +10,7 @@ from PIL import Image
 
 from stylecast.data import letterbox, load_image
 from stylecast.data.decode import (
+    DRAFT_SIDE,
     MIN_SIDE,
     PREPROCESS_VERSION,
     info_context,
@@ -127,3 +128,25 @@ def test_facts_context_moves_with_the_wording_of_what_inspecting_reports() -> No
 
     assert facts_context().startswith(info_context() + ":facts")
     assert facts_context() != info_context()
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_with_the_same_letterbox(
+    tmp_path: Path,
+) -> None:
+    # A smooth 1200x1600 photo: decoded at half scale, both sides stay >= DRAFT_SIDE, and
+    # the 128 px letterbox matches the one from the full decode to within JPEG noise.
+    yy, xx = np.mgrid[0:1600, 0:1200]
+    arr = np.stack([xx * 255 // 1199, yy * 255 // 1599, (xx + yy) * 255 // 2798], -1)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(arr.astype(np.uint8)).save(path, quality=92)
+    small = load_image(path)
+    assert small.size == (600, 800) and min(small.size) >= DRAFT_SIDE
+    pixels, facts = inspect_image((str(path), 128, 255))
+    assert (facts["width"], facts["height"]) == (1200, 1600)  # the file's own size
+    with Image.open(path) as im:
+        full = letterbox(im.convert("RGB"), 128, 255)
+    assert pixels is not None and pixels.shape == (128, 128, 3)
+    assert np.abs(pixels.astype(int) - full.astype(int)).mean() < 2.0
+    # Below twice DRAFT_SIDE on the short side nothing is reduced.
+    Image.fromarray(arr[:1000, :1000].astype(np.uint8)).save(tmp_path / "mid.jpg")
+    assert load_image(tmp_path / "mid.jpg").size == (1000, 1000)
