@@ -47,8 +47,9 @@ class Progress:
 class PhaseContext:
     """What a training phase works with; the same for every phase of a run.
 
-    ``train_idx`` and ``val_idx`` index ``rd``; without a validation split, early stopping
-    and the choice of the best epoch fall back to the training images. ``dist`` says which
+    ``train_idx`` and ``val_idx`` index ``rd``; without a validation split (``has_val``
+    false) the epochs' figures are measured on the training images, and the run keeps its
+    last epoch (no early stopping; head mode still picks C on them). ``dist`` says which
     process of a data-parallel job this is.
     """
 
@@ -68,6 +69,10 @@ class PhaseContext:
         tr, va = self.rd.indices("train"), self.rd.indices("val")
         object.__setattr__(self, "train_idx", tr)
         object.__setattr__(self, "val_idx", va if len(va) else tr)
+
+    @property
+    def has_val(self) -> bool:
+        return bool(len(self.rd.indices("val")))
 
     def loss_weight(self, device: torch.device | None = None) -> torch.Tensor | None:
         """Per-class loss weights for ``balance="weights"``, else None."""

@@ -227,6 +227,7 @@ def _train_locked(
             patience=cfg.patience,
             on_epoch=on_epoch if dist.is_main else None,
             writes=dist.is_main,
+            select=ctx.has_val,
         )
         ckpt = dist.on_main(state.read_checkpoint) if resume else None
         if ckpt is not None:

@@ -72,3 +72,25 @@ def test_ema_weights_are_validated_kept_and_resumed(tmp_path: Path, lookbook: Pa
 
     with pytest.raises(ConfigError, match="ema must be in"):
         TrainConfig(ema=1.0)
+
+
+def test_without_a_validation_split_the_last_epoch_is_kept(tmp_path: Path, lookbook: Path) -> None:
+    # What --retrain-best trains on train+val: nothing to choose with, so no early stop
+    # (patience 1 would stop here) and the last fine-tune epoch is the model.
+    cfg = TrainConfig(
+        mode="warmup",
+        epochs=3,
+        head_epochs=4,
+        patience=1,
+        val_fraction=0.0,
+        img_size=48,
+        batch_size=16,
+        lr=0.05,
+    )
+    res = train(lookbook, cfg, out=tmp_path / "run", progress=False, write_summary=False)
+    phases = [(r["phase"], r["epoch"]) for r in res.history]
+    assert phases == [("head", 1), ("head", 2), ("head", 3), ("head", 4)] + [
+        ("finetune", e) for e in (1, 2, 3)
+    ]
+    assert (res.best_phase, res.best_epoch) == ("finetune", 3)
+    assert res.best_val_accuracy == res.history[-1]["val_accuracy"]

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from stylecast.run import Preprocessing
-from stylecast.training import augment_batch, iterate_batches, to_input
-from stylecast.training import tensors
+from stylecast.training import augment_batch, iterate_batches, tensors, to_input
 from stylecast.training.tensors import amp_dtype, autocast_for
 
 
