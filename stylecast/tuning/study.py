@@ -68,7 +68,13 @@ from stylecast.tuning.results import (
 )
 from stylecast.tuning.space import resolve_space, space_to_json
 from stylecast.tuning.storage import open_storage, redact, resolve_storage
-from stylecast.tuning.worker import WorkerSpec, run_workers, trial_resource, worker_exits_text
+from stylecast.tuning.worker import (
+    DEFAULTS_ATTR,
+    WorkerSpec,
+    run_workers,
+    trial_resource,
+    worker_exits_text,
+)
 
 if TYPE_CHECKING:
     from stylecast.tuning.retrain import RetrainComparison
@@ -99,8 +105,11 @@ class TuneResult:
     retrained_run: Path | None = None
     test_metrics: dict[str, Any] | None = None
     counts: dict[str, int] = field(default_factory=dict)
-    # What `stylecast train` would train with the same flags: the study's baseline trial.
+    # What `stylecast train` would train with the same flags: the study's baseline trial
+    # (its number and score once it completed).
     defaults_config: TrainConfig | None = None
+    defaults_number: int | None = None
+    defaults_value: float | None = None
     # With retrain_best: the best and the default configuration, both on test.
     comparison: RetrainComparison | None = None
 
@@ -331,6 +340,7 @@ def _tune(
         seconds=time.perf_counter() - t0,
         counts=counts,
         defaults_config=base,
+        **_defaults_trial(study),
     )
     if cfg.retrain_best:
         from stylecast.tuning.retrain import retrain_best
@@ -346,6 +356,14 @@ def _tune(
             seconds=time.perf_counter() - t0,
         )
     return result
+
+
+def _defaults_trial(study: Any) -> dict[str, Any]:
+    """The completed trial of the default configuration: its number and score, if any."""
+    for t in study.trials:
+        if t.state.name == "COMPLETE" and t.user_attrs.get(DEFAULTS_ATTR):
+            return {"defaults_number": t.number, "defaults_value": float(t.value)}
+    return {}
 
 
 def _say(progress: bool) -> Callable[[str], None]:

@@ -46,10 +46,16 @@ def test_the_best_is_tested_against_the_defaults_with_mcnemar(
         cache=cache,
     )
     assert res.defaults_config == base_config(mode="head")  # trial 0 trained it
+    assert res.defaults_number == 0 and res.defaults_value is not None
     study = optuna.load_study(study_name=res.study_name, storage=f"sqlite:///{out}/study.db")
     # Whatever won here, retrain as if trial 1 (not the defaults) had won.
+    # (clearly ahead of the defaults on validation, so the one-standard-error rule lets it be).
     won = dataclasses.replace(
-        res, best_number=1, best_config=trial_config(study.trials[1], res.defaults_config)
+        res,
+        best_number=1,
+        best_config=trial_config(study.trials[1], res.defaults_config),
+        best_value=1.0,
+        defaults_value=0.0,
     )
     lines: list[str] = []
     run, metrics, cmp = retrain_best(lookbook, won, cache=cache, progress=False, say=lines.append)
@@ -95,3 +101,40 @@ def test_the_best_is_tested_against_the_defaults_with_mcnemar(
         f"{same.best_accuracy:.4f} on {len(test)} images"
     ]
     assert json.loads((out / "retrain.json").read_text())["same_config"] is True
+
+    # A best trial within one standard error of the defaults on validation: the defaults are
+    # retrained instead (here: reused), and the comparison says why.
+    near = dataclasses.replace(won, best_value=0.84, defaults_value=0.838)
+    run_n, _, kept = retrain_best(lookbook, near, cache=cache, progress=False, say=lines.append)
+    assert run_n == run0 and kept is not None and kept.same_config
+    assert kept.validation_best == 1 and kept.best_trial == 0
+    assert "within one standard error" in kept.rule and kept.rule in lines
+    assert kept.lines()[0] == kept.rule
+    assert kept.lines()[1].startswith("the default configuration (trial 0) was kept over trial 1")
+    assert json.loads((out / "retrain.json").read_text())["rule"] == kept.rule
+
+
+def test_the_one_standard_error_rule_keeps_the_defaults_only_within_noise() -> None:
+    from types import SimpleNamespace
+
+    from stylecast.tuning.retrain import within_noise
+
+    def result(best: float, base: float, **kw: object) -> SimpleNamespace:
+        fields = dict(
+            metric="val_accuracy",
+            best_value=best,
+            best_number=8,
+            defaults_value=base,
+            defaults_number=0,
+            defaults_config=object(),
+        )
+        return SimpleNamespace(**(fields | kw))
+
+    # fpi-season's study: 0.8399 against 0.8380 on 537 images, SE 0.0158: noise.
+    rule = within_noise(result(0.8399, 0.8380), 537)
+    assert "trial 8 is best on validation (0.8399)" in rule and "(0.0158 on 537 images)" in rule
+    assert within_noise(result(0.8600, 0.8380), 537) == ""  # 2.2 points: beyond one SE
+    assert within_noise(result(0.8399, 0.8380), 100_000) == ""  # a huge split: SE 0.0012
+    assert within_noise(result(0.84, 0.84, best_number=0), 537) == ""  # the defaults won
+    assert within_noise(result(0.3, 0.31, metric="val_loss"), 537) == ""
+    assert within_noise(result(0.84, 0.83, defaults_value=None), 537) == ""  # no baseline
