@@ -2,7 +2,7 @@
 
     python benchmarks/data_pipeline.py [--data ../shared/data/fpi-season] [--img-size 224]
                                        [--batch-size 32] [--workers 2] [--epochs 3]
-                                       [--write-doc]
+                                       [--full-size 1200x1600 --limit 600] [--write-doc]
 
 Both pipelines produce the same thing per step: a normalised float batch
 (B, 3, S, S), randomly crop-resized (scale 0.7-1.0) and flipped.
@@ -17,6 +17,11 @@ Both pipelines produce the same thing per step: a normalised float batch
 
 The ratio is baseline / cached epoch time from the second epoch on. Results go to
 stdout; ``--write-doc`` also writes them into docs/benchmarks.md ("Data pipeline").
+
+``--full-size WxH`` first writes a temporary copy of the data (``--limit`` images, spread
+over the classes) as JPEGs of W x H pixels (quality 90), upscaled from the thumbnails:
+the size of a photo from a camera or a brand's catalogue, where decoding once matters most.
+Its section is "Data pipeline, full-size photos".
 """
 
 from __future__ import annotations
@@ -62,6 +67,24 @@ def machine_info() -> str:
         f"({torch.backends.cpu.get_cpu_capability()}), torchvision {torchvision.__version__}, "
         f"Pillow {PIL.__version__}"
     )
+
+
+def full_size_copy(data: Path, dst: Path, size: tuple[int, int], limit: int) -> int:
+    """Copy up to ``limit`` images of ``data`` (class folders) into ``dst`` as ``size`` JPEGs."""
+    from PIL import Image
+
+    classes = sorted(d for d in data.iterdir() if d.is_dir())
+    per_class = max(1, limit // max(1, len(classes)))
+    n = 0
+    for folder in classes:
+        (dst / folder.name).mkdir(parents=True, exist_ok=True)
+        files = sorted(f for f in folder.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        for f in files[:per_class]:
+            with Image.open(f) as im:
+                big = im.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+            big.save(dst / folder.name / (f.stem + ".jpg"), quality=90)
+            n += 1
+    return n
 
 
 def cached_epochs(
@@ -135,15 +158,28 @@ so the cache saves the baseline little per epoch; what remains is the per-batch 
 in `stylecast/training/tensors.py` (one fused normalising pass in `to_input`, then `grid_sample` for
 the crop and flip in `augment_batch`) at 224x224, while the baseline crops and flips the small
 PIL image before resizing it. Full-size photos also cost the baseline their JPEG decoding and
-resizing every epoch (not measured here). A shared machine inflates both pipelines' times;
-the ratio from the same run is the figure to compare."""
+resizing every epoch ("Data pipeline, full-size photos"). A shared machine inflates both
+pipelines' times; the ratio from the same run is the figure to compare."""
+
+FULL_SIZE_NOTES = """\
+Reading it: here every baseline epoch decodes each full-size JPEG again and resizes it,
+while the cached pipeline decodes once (epoch 1) and later epochs read the small letterboxed
+pixels from the memmap. Even the first epoch is faster: a JPEG whose short side is at least
+1,024 px is decoded at a reduced scale by libjpeg (1200x1600 as 600x800; both sides stay at
+least 512 px, see `DRAFT_SIDE` in `stylecast/data/decode.py`). This is the case of a brand's
+own catalogue or camera photos."""
 
 
-def doc_body(lines: list[str], argv: list[str]) -> str:
+def doc_body(lines: list[str], argv: list[str], full_size: bool = False) -> str:
     """The docs/benchmarks.md section: what is compared, the command, the printed figures."""
     command = " ".join([".venv/bin/python benchmarks/data_pipeline.py", *argv])
+    what = (
+        "JPEGs of full photo size made from fpi-season's thumbnails (first line of the output)"
+        if full_size
+        else "`../shared/data/fpi-season` (3,582 JPEG thumbnails, 60x80)"
+    )
     intro = (
-        "Epoch wall time over `../shared/data/fpi-season` (3,582 JPEG thumbnails, 60x80): "
+        f"Epoch wall time over {what}: "
         "stylecast's cached pipeline (decode + orient + letterbox once into a memory-mapped "
         "`uint8` `.npy`, then per epoch shuffled batches from the memmap through `to_input` + "
         "`augment_batch`, with as many torch threads as the baseline has workers) against "
@@ -152,7 +188,8 @@ def doc_body(lines: list[str], argv: list[str]) -> str:
         "persistent workers. Both produce the same normalised float batches."
     )
     out = "\n".join(lines)
-    return f"{intro}\n\n```sh\n{command}\n```\n\n```text\n{out}\n```\n\n{NOTES}\n"
+    notes = FULL_SIZE_NOTES if full_size else NOTES
+    return f"{intro}\n\n```sh\n{command}\n```\n\n```text\n{out}\n```\n\n{notes}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="cache folder (default: a fresh temporary one, so epoch 1 builds)",
     )
+    p.add_argument(
+        "--full-size",
+        metavar="WxH",
+        help="time JPEGs of this size made from the thumbnails (e.g. 1200x1600)",
+    )
+    p.add_argument("--limit", type=int, default=600, help="images in the --full-size copy")
     p.add_argument(
         "--write-doc", action="store_true", help="also write the section in docs/benchmarks.md"
     )
@@ -184,18 +227,32 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --epochs must be at least 2 (epoch 1 builds the cache)", file=sys.stderr)
         return 1
     say(machine_info())
-    say(
-        f"data: {args.data} at {args.img_size} px, batch {args.batch_size}, "
-        f"{args.workers} workers/threads, {args.epochs} epochs"
-    )
     with tempfile.TemporaryDirectory(prefix="stylecast-bench-") as tmp:
-        cache_dir = args.cache or Path(tmp)
-        cached, build, n = cached_epochs(
-            args.data, args.img_size, args.batch_size, args.epochs, args.workers, cache_dir
+        data = args.data
+        if args.full_size:
+            try:
+                w, h = (int(v) for v in args.full_size.lower().split("x"))
+            except ValueError:
+                print(f"error: --full-size takes WxH, got {args.full_size!r}", file=sys.stderr)
+                return 1
+            data = Path(tmp) / "full-size"
+            t0 = time.perf_counter()
+            made = full_size_copy(args.data, data, (w, h), args.limit)
+            say(
+                f"full-size copy: {made} JPEGs of {w}x{h} (quality 90) made from {args.data} "
+                f"in {time.perf_counter() - t0:.1f}s"
+            )
+        say(
+            f"data: {data} at {args.img_size} px, batch {args.batch_size}, "
+            f"{args.workers} workers/threads, {args.epochs} epochs"
         )
-    base, n_base = baseline_epochs(
-        args.data, args.img_size, args.batch_size, args.epochs, args.workers
-    )
+        cache_dir = args.cache or Path(tmp) / "cache"
+        cached, build, n = cached_epochs(
+            data, args.img_size, args.batch_size, args.epochs, args.workers, cache_dir
+        )
+        base, n_base = baseline_epochs(
+            data, args.img_size, args.batch_size, args.epochs, args.workers
+        )
     fmt = ", ".join
     say(f"images: {n} (cached) / {n_base} (ImageFolder)")
     say(
@@ -214,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         from _doc import write_section
 
         shown = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write-doc"]
-        print(f"wrote {write_section('Data pipeline', doc_body(lines, shown))}")
+        title = "Data pipeline, full-size photos" if args.full_size else "Data pipeline"
+        print(f"wrote {write_section(title, doc_body(lines, shown, bool(args.full_size)))}")
     return 0
 
 
