@@ -144,7 +144,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg = load_config(TrainConfig, args.config, overrides)
         result = train(args.data, cfg, args.out, progress=not args.quiet, splits_csv=args.splits)
     if under_torchrun():
-        leave_job()  # every rank together; then rank 0 alone reports and evaluates
+        leave_job(sync=True)  # every rank together; then rank 0 alone reports and evaluates
     if process_rank() != 0:
         return 0
     print(

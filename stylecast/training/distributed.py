@@ -315,13 +315,19 @@ def join() -> Dist:
     return info
 
 
-def leave_job() -> None:
+def leave_job(sync: bool = False) -> None:
     """Leave the job's process groups (every rank at the same point: a rank that exits while
-    another still holds the connection may be aborted by gloo)."""
+    another still holds the connection may be aborted by gloo). ``sync``: where every rank
+    calls this at the same point of a job that went well, a barrier first, so no rank tears
+    its connections down while another is still working (seen: rank 0 aborted with
+    "terminate called without an active exception" after rank 1 had left)."""
     global _NCCL_GROUP
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        if sync:
+            with contextlib.suppress(Exception):  # a peer already gone: leave anyway
+                dist.barrier()
         dist.destroy_process_group()
     _NCCL_GROUP = None
 
@@ -346,7 +352,7 @@ def lead_trainings() -> Iterator[Dist]:
         raise
     _LEADING = False
     dist.broadcast(("done", None))
-    leave_job()
+    leave_job(sync=True)
 
 
 def announce_training(dist: Dist, call: dict[str, Any]) -> None:
@@ -371,7 +377,7 @@ def follow_trainings() -> int:
     while True:
         kind, call = dist.broadcast(None)
         if kind == "done":
-            leave_job()
+            leave_job(sync=True)
             return trainings
         trainings += 1
         with contextlib.suppress(StylecastError):

@@ -37,9 +37,14 @@ def _kill_a_worker_mid_trial(
     Training starts once the trial's values are drawn; on an idle machine a whole trial
     takes a few seconds, too short a window to wait for its first epoch's report as well."""
     deadline = time.time() + 240
+    # One storage for every poll: a URL would open a new engine (and a PostgreSQL connection
+    # that lingers) every 20 ms, and the server ran out of connection slots.
+    opened = None if isinstance(storage, str) else storage
     while time.time() < deadline and proc.poll() is None:
         try:
-            study = optuna.load_study(study_name=study_name, storage=storage)
+            if opened is None:
+                opened = optuna.storages.RDBStorage(str(storage))
+            study = optuna.load_study(study_name=study_name, storage=opened)
         # Not created yet, or its tables are being created by the command right now.
         except Exception:  # noqa: BLE001
             time.sleep(0.2)
