@@ -38,6 +38,8 @@ sys.path.insert(0, str(HERE))
 from _doc import machine_line, require, write_section  # noqa: E402
 
 from stylecast import TrainConfig, evaluate, train  # noqa: E402
+from stylecast.config import load_config  # noqa: E402
+from stylecast.errors import ConfigError  # noqa: E402
 from stylecast.evaluation import mcnemar_test, wilson_interval  # noqa: E402
 
 REFERENCE = 0.76
@@ -114,15 +116,14 @@ def main() -> None:
     )
     args = ap.parse_args()
     require(args.data)
-    variants = [(v[0], _overrides(v[1:])) for v in args.variant]
+    # Every variant is checked before the first (long) training starts.
+    variants = [(v[0], _variant_config(v[1:])) for v in args.variant]
     machine = machine_line()
     defaults = TrainConfig()
     rows, correct = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [(mode, {"mode": mode}) for mode in args.modes]
-        plan += [(name, {"mode": defaults.mode, **changes}) for name, changes in variants]
-        for mode, settings in plan:
-            cfg = TrainConfig(group_column="group", **settings)
+        plan = [(mode, TrainConfig(mode=mode, group_column="group")) for mode in args.modes]
+        for mode, cfg in plan + variants:
             t0 = time.perf_counter()
             result = train(args.data, cfg, Path(tmp) / mode, progress=False)
             seconds = time.perf_counter() - t0
@@ -181,19 +182,19 @@ def main() -> None:
         print(f"wrote {write_section('Accuracy on fpi-season', body)}")
 
 
-def _overrides(pairs: list[str]) -> dict[str, object]:
-    """``KEY=VALUE`` strings as TrainConfig settings (values read as YAML scalars)."""
-    import yaml
-
-    out: dict[str, object] = {}
-    fields = TrainConfig.__dataclass_fields__
+def _variant_config(pairs: list[str]) -> TrainConfig:
+    """The default configuration with ``KEY=VALUE`` settings changed, read the way the
+    command line reads its flags (``load_config``: keys checked, values typed)."""
+    given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        key = key.replace("-", "_")
-        if not sep or key not in fields:
+        if not sep:
             raise SystemExit(f"error: --variant takes TrainConfig KEY=VALUE pairs, got {pair!r}")
-        out[key] = yaml.safe_load(value)
-    return out
+        given[key.replace("-", "_")] = value
+    try:
+        return load_config(TrainConfig, None, {"group_column": "group", **given})
+    except ConfigError as exc:
+        raise SystemExit(f"error: --variant {' '.join(pairs)}: {exc}") from None
 
 
 def _table(rows: list[tuple], correct: dict[str, dict], base: str | None) -> list[str]:
