@@ -104,6 +104,12 @@ class TrainConfig:
         "frozen stages run in eval mode and are not back-propagated, so a trial is faster)",
     )
     lr: float = option(1e-3, "learning rate of fine-tuning")
+    layer_decay: float = option(
+        1.0,
+        "fine-tune: learning-rate factor per backbone stage from the head down (1 = one rate "
+        "everywhere; e.g. 0.8: the stage below the head learns at 0.8 lr, the next at 0.64 lr, "
+        "... the stem slowest)",
+    )
     head_lr: float = option(
         3e-3, "learning rate of the warmup head (head mode fits its logistic regression by L-BFGS)"
     )
@@ -182,6 +188,8 @@ class TrainConfig:
             raise ConfigError(f"crop_scale must be in [0.05, 1], got {self.crop_scale}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 < self.layer_decay <= 1.0:
+            raise ConfigError(f"layer_decay must be in (0, 1] (1 = off), got {self.layer_decay}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must be in [0, 1) (0 = off), got {self.ema}")
         if not 0 <= self.freeze_stages <= 16:

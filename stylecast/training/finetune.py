@@ -78,7 +78,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
     drop_last = 0 < len(tr) % bs < 2 * world
     steps = len(tr) // bs if drop_last else math.ceil(len(tr) / bs)
     opt, sched = make_optimizer(
-        param_groups(model, cfg.weight_decay),
+        param_groups(model, cfg.weight_decay, cfg.layer_decay),
         lr=cfg.lr,
         weight_decay=cfg.weight_decay,
         steps_per_epoch=steps,

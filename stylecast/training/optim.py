@@ -21,15 +21,35 @@ __all__ = [
 ]
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on norms and biases (a decayed BatchNorm scale only hurts)."""
-    decay, no_decay = [], []
+def param_groups(
+    model: nn.Module, weight_decay: float, layer_decay: float = 1.0
+) -> list[dict[str, Any]]:
+    """No weight decay on norms and biases (a decayed BatchNorm scale only hurts).
+
+    ``layer_decay`` < 1 gives each backbone stage of :func:`block_groups` its own
+    ``lr_scale``: the classifier 1, the stage below it ``layer_decay``, the next
+    ``layer_decay ** 2`` and so on down to the stem, so the pretrained early layers move
+    least (layer-wise learning-rate decay). :func:`make_optimizer` applies the scales.
+    """
+    depth = {}  # parameter id -> stages between it and the classifier
+    if layer_decay < 1.0 and getattr(model, "blocks", None) is not None:
+        stages = block_groups(model)
+        for i, group in enumerate(stages):
+            for m in group:
+                for p in m.parameters():
+                    depth[id(p)] = len(stages) - i
+    groups: dict[tuple[int, bool], dict[str, Any]] = {}
     for name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+        decayed = not (p.ndim <= 1 or name.endswith(".bias"))
+        d = depth.get(id(p), 0)
+        group = groups.setdefault(
+            (d, decayed),
+            {"params": [], "weight_decay": weight_decay if decayed else 0.0},
+        )
+        if layer_decay < 1.0:
+            group["lr_scale"] = layer_decay**d
+        group["params"].append(p)
+    return [groups[k] for k in sorted(groups, key=lambda k: (k[0], not k[1]))]
 
 
 def cosine_with_warmup(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -56,8 +76,12 @@ def make_optimizer(
     """AdamW and its per-step warmup + cosine schedule over ``epochs``.
 
     ``params`` may be parameter groups (see :func:`param_groups`); a group's own
-    ``weight_decay`` wins over the one given here.
+    ``weight_decay`` wins over the one given here, and its ``lr_scale`` multiplies ``lr``.
     """
+    params = list(params)
+    for group in params:
+        if isinstance(group, dict) and "lr_scale" in group:
+            group["lr"] = lr * group["lr_scale"]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(

@@ -101,3 +101,36 @@ def test_class_weights_are_inverse_frequencies() -> None:
     assert w.dtype == torch.float32
     assert w.tolist() == pytest.approx([4 / 6, 2.0])
     assert class_weights(np.array([0, 1]), 3).tolist() == pytest.approx([2 / 3, 2 / 3, 2 / 3])
+
+
+def test_layer_decay_scales_each_stage_and_make_optimizer_applies_it() -> None:
+    model = create_model("efficientnet_lite0", 2, pretrained=False)
+    flat = param_groups(model, 0.01)
+    assert [g.get("lr_scale") for g in flat] == [None, None]  # 1.0: today's two groups
+    groups = param_groups(model, 0.01, layer_decay=0.5)
+    n_stages = len(block_groups(model))  # stem, 7 block stages, head
+    scales = sorted({g["lr_scale"] for g in groups}, reverse=True)
+    assert scales == [0.5**d for d in range(n_stages + 1)]  # classifier 1 ... stem 0.5**9
+    total = sum(len(g["params"]) for g in groups)
+    assert total == len(list(model.parameters()))
+    stem = model.conv_stem.weight
+    (stem_group,) = [g for g in groups if any(p is stem for p in g["params"])]
+    assert stem_group["lr_scale"] == 0.5**n_stages and stem_group["weight_decay"] == 0.01
+    (cls_group,) = [g for g in groups if any(p is model.classifier.weight for p in g["params"])]
+    assert cls_group["lr_scale"] == 1.0
+    opt, _ = make_optimizer(
+        groups, lr=1e-2, weight_decay=0.01, steps_per_epoch=4, epochs=2, warmup_epochs=0
+    )
+    lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert lrs[id(stem)] == pytest.approx(1e-2 * 0.5**n_stages)
+    assert lrs[id(model.classifier.weight)] == pytest.approx(1e-2)
+
+
+def test_layer_decay_outside_zero_one_is_refused() -> None:
+    from stylecast.config import TrainConfig
+    from stylecast.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="layer_decay must be in"):
+        TrainConfig(layer_decay=0.0)
+    with pytest.raises(ConfigError, match="layer_decay must be in"):
+        TrainConfig(layer_decay=1.5)
