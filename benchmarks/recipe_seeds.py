@@ -8,7 +8,8 @@ small gain from luck. Here the default mode and every ``--variant NAME KEY=VALUE
 trained with each of ``--seeds`` on the same grouped split (the one the first seed makes), and the
 table gives, per seed, validation accuracy at the last epoch (what a train+val retrain
 keeps) and at the chosen epoch, test accuracy and McNemar's p against the defaults of the
-same seed; then per variant the means and the mean paired difference from the defaults.
+same seed; then per variant the means, the mean paired difference from the defaults, and the test
+accuracy of the seeds' averaged probabilities (an ensemble of the runs).
 Choose by the validation columns; the test columns are the one look at held-out data.
 
 ``--runs DIR`` keeps the run folders (``DIR/<name>-s<seed>``) and reuses one whose saved
@@ -79,7 +80,18 @@ def _one(data: str, cfg: TrainConfig, run: Path, splits: Path | None) -> dict:
         "test": float(ev.metrics["accuracy"]),
         "n": int(ev.metrics["n"]),
         "minutes": float("nan") if reused else seconds / 60,
+        "classes": [c for c in pred.columns if c.startswith("p_")],
         "correct": dict(zip(pred["path"], pred["correct"].astype(bool), strict=True)),
+        # per test image: (true class, class probabilities) for the seed ensemble
+        "proba": {
+            path: (true, row)
+            for path, true, row in zip(
+                pred["path"],
+                pred["true"],
+                pred[[c for c in pred.columns if c.startswith("p_")]].to_numpy(),
+                strict=True,
+            )
+        },
     }
 
 
@@ -163,8 +175,8 @@ def _table(names: list[str], seeds: list[int], res: dict[tuple[str, int], dict])
     table += [
         "",
         "| configuration | mean val (last) | mean val (chosen) | mean test | test sd "
-        "| val (last) − defaults | test − defaults |",
-        "|---|---|---|---|---|---|---|",
+        "| val (last) − defaults | test − defaults | test, seeds' mean probabilities |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in names:
         rows = [res[name, s] for s in seeds]
@@ -179,9 +191,22 @@ def _table(names: list[str], seeds: list[int], res: dict[tuple[str, int], dict])
         diff = "" if name == "defaults" else f"{dv:+.3f} | {dt:+.3f}"
         table.append(
             f"| `{name}` | {mean('val_last'):.3f} | {mean('val_best'):.3f} | {mean('test'):.3f} "
-            f"| {sd:.3f} | {diff or ' |'} |"
+            f"| {sd:.3f} | {diff or ' |'} | {_ensemble(rows):.3f} |"
         )
     return table
+
+
+def _ensemble(rows: list[dict]) -> float:
+    """Test accuracy of the runs' averaged class probabilities (all share the classes)."""
+    import numpy as np
+
+    paths = sorted(set.intersection(*(set(r["proba"]) for r in rows)))
+    classes = [c[len("p_") :] for c in rows[0]["classes"]]
+    hits = 0
+    for path in paths:
+        mean = np.mean([r["proba"][path][1] for r in rows], axis=0)
+        hits += classes[int(mean.argmax())] == rows[0]["proba"][path][0]
+    return hits / len(paths)
 
 
 if __name__ == "__main__":
