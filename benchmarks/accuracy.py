@@ -197,6 +197,12 @@ def _variant_config(pairs: list[str]) -> TrainConfig:
         raise SystemExit(f"error: --variant {' '.join(pairs)}: {exc}") from None
 
 
+def mcnemar_p(a: dict[str, bool], b: dict[str, bool]) -> float:
+    """McNemar's p of two models' per-image correctness (path -> right), on shared images."""
+    keys = sorted(set(a) & set(b))
+    return float(mcnemar_test([a[k] for k in keys], [b[k] for k in keys])["pvalue"])
+
+
 def _table(rows: list[tuple], correct: dict[str, dict], base: str | None) -> list[str]:
     """The markdown table: McNemar's p against the plain script, and against ``base`` (the
     default mode) when variants were trained."""
@@ -212,9 +218,7 @@ def _table(rows: list[tuple], correct: dict[str, dict], base: str | None) -> lis
     def pvalue(a: str, b: str) -> str:
         if b not in correct or a == b:
             return ""
-        keys = sorted(set(correct[a]) & set(correct[b]))
-        test = mcnemar_test([correct[a][k] for k in keys], [correct[b][k] for k in keys])
-        return f"{test['pvalue']:.3f}"
+        return f"{mcnemar_p(correct[a], correct[b]):.3f}"
 
     for mode, acc, lo, hi, n, val, secs in rows:
         shown = "" if val != val else f"{val:.3f}"  # the plain script selects nothing: NaN

@@ -35,11 +35,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from _doc import machine_line, require, write_section  # noqa: E402
-from accuracy import _variant_config  # noqa: E402
+from accuracy import _variant_config, mcnemar_p  # noqa: E402
 
 from stylecast import TrainConfig, evaluate, train  # noqa: E402
 from stylecast.config import diff_configs, load_config  # noqa: E402
-from stylecast.evaluation import mcnemar_test  # noqa: E402
 
 SECTION = "Recipe variants over seeds"
 
@@ -73,25 +72,14 @@ def _one(data: str, cfg: TrainConfig, run: Path, splits: Path | None) -> dict:
     ev = evaluate(run, progress=False)
     m = pd.read_csv(run / "metrics.csv")
     ft = m[m["phase"] == "finetune"]
-    pred = pd.read_csv(ev.predictions_csv, dtype={"path": str})
+    pred = pd.read_csv(ev.predictions_csv, dtype={"path": str}).set_index("path")
     return {
         "val_last": float(ft["val_accuracy"].iloc[-1]),
         "val_best": float(ft["val_accuracy"].max()),
         "test": float(ev.metrics["accuracy"]),
-        "n": int(ev.metrics["n"]),
         "minutes": float("nan") if reused else seconds / 60,
-        "classes": [c for c in pred.columns if c.startswith("p_")],
-        "correct": dict(zip(pred["path"], pred["correct"].astype(bool), strict=True)),
-        # per test image: (true class, class probabilities) for the seed ensemble
-        "proba": {
-            path: (true, row)
-            for path, true, row in zip(
-                pred["path"],
-                pred["true"],
-                pred[[c for c in pred.columns if c.startswith("p_")]].to_numpy(),
-                strict=True,
-            )
-        },
+        "correct": pred["correct"].astype(bool).to_dict(),
+        "pred": pred,  # per test image: true class, p_<class> probabilities
     }
 
 
@@ -134,9 +122,10 @@ def main() -> None:
     if args.write_doc:
         shown = " ".join(f"--variant {' '.join(v)}" for v in args.variant)
         seeds = " ".join(map(str, args.seeds))
+        runs = f" --runs {args.runs}" if args.runs else ""
         body = "\n".join(
             [
-                f"Command: `python benchmarks/recipe_seeds.py --seeds {seeds} {shown} "
+                f"Command: `python benchmarks/recipe_seeds.py --seeds {seeds}{runs} {shown} "
                 f"--write-doc` on {machine}.",
                 "",
                 "Every configuration is trained with each seed on the same grouped split "
@@ -160,13 +149,7 @@ def _table(names: list[str], seeds: list[int], res: dict[tuple[str, int], dict])
     for name in names:
         for seed in seeds:
             r, d = res[name, seed], res["defaults", seed]
-            p = ""
-            if name != "defaults":
-                keys = sorted(set(r["correct"]) & set(d["correct"]))
-                test = mcnemar_test(
-                    [r["correct"][k] for k in keys], [d["correct"][k] for k in keys]
-                )
-                p = f"{test['pvalue']:.3f}"
+            p = "" if name == "defaults" else f"{mcnemar_p(r['correct'], d['correct']):.3f}"
             mins = "" if r["minutes"] != r["minutes"] else f"{r['minutes']:.1f} min"
             table.append(
                 f"| `{name}` | {seed} | {r['val_last']:.3f} | {r['val_best']:.3f} "
@@ -198,15 +181,11 @@ def _table(names: list[str], seeds: list[int], res: dict[tuple[str, int], dict])
 
 def _ensemble(rows: list[dict]) -> float:
     """Test accuracy of the runs' averaged class probabilities (all share the classes)."""
-    import numpy as np
-
-    paths = sorted(set.intersection(*(set(r["proba"]) for r in rows)))
-    classes = [c[len("p_") :] for c in rows[0]["classes"]]
-    hits = 0
-    for path in paths:
-        mean = np.mean([r["proba"][path][1] for r in rows], axis=0)
-        hits += classes[int(mean.argmax())] == rows[0]["proba"][path][0]
-    return hits / len(paths)
+    preds = [r["pred"] for r in rows]
+    cols = [c for c in preds[0].columns if c.startswith("p_")]
+    mean = sum(p[cols] for p in preds) / len(preds)
+    chosen = mean.idxmax(axis=1).str.removeprefix("p_")
+    return float((chosen == preds[0]["true"]).mean())
 
 
 if __name__ == "__main__":
