@@ -41,6 +41,8 @@ DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 BALANCE = ("none", "weights", "sampler")
 SPLIT_STRATEGIES = ("stratified", "time")
+# How an ensemble's members differ: only by seed, or also by recipe (stylecast.ensemble.variants).
+ENSEMBLE_RECIPES = ("seeds", "varied")
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,19 @@ class TrainConfig:
     )
     num_threads: int = option(0, "CPU threads (0 = torch's default)")
     seed: int = option(0, "random seed (split, initialisation, augmentation)")
+    # ensembles
+    ensemble: int = option(
+        1,
+        "train N models on one split and average their calibrated probabilities (1 = one "
+        "model); member k is an ordinary run in RUN/members/k with seed + k",
+        metavar="N",
+    )
+    ensemble_recipes: str = option(
+        "seeds",
+        "how an ensemble's members differ: seeds (the same recipe, each its own seed) or "
+        "varied (members also cycle through recipe variants; see docs/ensembles.md)",
+        choices=ENSEMBLE_RECIPES,
+    )
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -198,6 +213,10 @@ class TrainConfig:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
         if self.patience < 0 or self.num_threads < 0:
             raise ConfigError("patience and num_threads must not be negative")
+        if not 1 <= self.ensemble <= 32:
+            raise ConfigError(
+                f"ensemble must be between 1 (one model) and 32 members, got {self.ensemble}"
+            )
 
 
 @dataclass(frozen=True)

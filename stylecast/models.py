@@ -288,7 +288,11 @@ def save_model(model: nn.Module, run_dir: str | os.PathLike[str], info: ModelInf
 
 
 def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, ModelInfo]:
-    """Rebuild a trained model from a run folder; reads tensors only, never code."""
+    """Rebuild a trained model from a run folder; reads tensors only, never code.
+
+    An ensemble run gives one network (:class:`stylecast.ensemble.Ensemble`) whose logits
+    are the log of its members' mean calibrated probability.
+    """
     from safetensors.torch import load_file
 
     run = RunFolder(run_dir)
@@ -299,6 +303,10 @@ def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, ModelInfo]:
             "train one with `stylecast train DATA --out RUN` or resume it with --resume"
         )
     info = run.model_info()
+    if info.is_ensemble:
+        from stylecast.ensemble import load_ensemble
+
+        return load_ensemble(run, info), info
     timm = _timm()
     if not timm.is_model(info.timm_name):
         raise RunError(

@@ -6,6 +6,9 @@ place that knows its file names::
     config.yaml  run.json  splits.csv  metrics.csv  model.safetensors  model.json
     checkpoint/  evaluation.json  predictions.csv  report.html  ...
 
+An ensemble run holds no ``model.safetensors`` of its own: its ``model.json`` lists its
+members, each an ordinary run folder under ``members/<k>/``.
+
 Stages pass :class:`RunFolder` (where things are) and :class:`Preprocessing` /
 :class:`ModelInfo` (what the model expects) to each other; dicts stay inside the JSON
 files. Run folders written by earlier versions still load: missing keys take the value
@@ -23,9 +26,9 @@ from typing import Any
 
 from stylecast.errors import RunError
 from stylecast.fileio import atomic_write_json, read_json
-from stylecast.run_records import RUN_FORMAT, ModelInfo, Preprocessing, RunInfo
+from stylecast.run_records import RUN_FORMAT, EnsembleMember, ModelInfo, Preprocessing, RunInfo
 
-__all__ = ["RUN_FORMAT", "ModelInfo", "Preprocessing", "RunFolder", "RunInfo"]
+__all__ = ["RUN_FORMAT", "EnsembleMember", "ModelInfo", "Preprocessing", "RunFolder", "RunInfo"]
 
 
 class RunFolder:
@@ -71,6 +74,12 @@ class RunFolder:
     PALETTES = "palettes.csv"
     PALETTE_SUMMARY = "palette_summary.json"
     PALETTE_FIGURE = "palette_{column}.png"  # {column}: the grouping column, made file-safe
+    # An ensemble: its members are ordinary run folders in members/<k>/ (model.json lists them).
+    MEMBERS = "members"
+    ENSEMBLE_FIGURE = "ensemble_members.png"  # the report's members-vs-ensemble figure
+    # `stylecast distill`: the teacher, the settings and the teacher's soft labels.
+    DISTILL = "distill.json"
+    DISTILL_TARGETS = "distill_targets.npz"
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -190,6 +199,18 @@ class RunFolder:
     def export_file(self) -> Path:
         return self.path / self.EXPORT
 
+    def member_folder(self, k: int) -> RunFolder:
+        """Where member ``k`` of an ensemble trained here lives (``members/<k>``)."""
+        return RunFolder(self.path / self.MEMBERS / str(int(k)))
+
+    @property
+    def distill_file(self) -> Path:
+        return self.path / self.DISTILL
+
+    @property
+    def distill_targets_file(self) -> Path:
+        return self.path / self.DISTILL_TARGETS
+
     # -- state -----------------------------------------------------------------------
     def holds_run(self) -> bool:
         """Whether a run (finished or not) was started here."""
@@ -294,7 +315,23 @@ class RunFolder:
         raise RunError(f"{root} holds too many evaluations named {base!r}; clear some out")
 
     def has_model(self) -> bool:
-        return self.model_file.is_file() and self.weights_file.is_file()
+        """The run holds a trained model: its weights, or (an ensemble) a model.json that
+        lists its members (whether they are all there is checked when they are loaded)."""
+        if not self.model_file.is_file():
+            return False
+        return self.weights_file.is_file() or self.is_ensemble()
+
+    def is_ensemble(self) -> bool:
+        """``model.json`` describes an ensemble (False when it is absent or unreadable)."""
+        try:
+            obj = read_json(self.model_file)
+        except (OSError, ValueError):
+            return False
+        return isinstance(obj, dict) and isinstance(obj.get("ensemble"), dict)
+
+    def members(self) -> list[RunFolder]:
+        """The member run folders an ensemble's ``model.json`` lists ([] for one model)."""
+        return [RunFolder(self.path / m.path) for m in self.model_info().members]
 
     def require_dir(self) -> None:
         if not self.path.is_dir():

@@ -1,22 +1,26 @@
 """The typed records of a run folder's JSON files: :class:`Preprocessing` and
-:class:`ModelInfo` (``model.json``: what the model expects) and :class:`RunInfo`
-(``run.json``: where the data came from). :mod:`stylecast.run` re-exports them beside
-:class:`~stylecast.run.RunFolder`, which reads and writes them.
+:class:`ModelInfo` (``model.json``: what the model expects; for an ensemble its
+:class:`EnsembleMember` list) and :class:`RunInfo` (``run.json``: where the data came from).
+:mod:`stylecast.run` re-exports them beside :class:`~stylecast.run.RunFolder`, which reads
+and writes them.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from stylecast.errors import RunError
 
-__all__ = ["RUN_FORMAT", "ModelInfo", "Preprocessing", "RunInfo"]
+__all__ = ["RUN_FORMAT", "EnsembleMember", "ModelInfo", "Preprocessing", "RunInfo"]
 
 # Bumped when the meaning of a file in the run folder changes.
 RUN_FORMAT = 2
+# The format of an ensemble's model.json (its members are run folders under members/): a
+# version that knows only single models must not read it as one.
+ENSEMBLE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,69 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
+class EnsembleMember:
+    """One member of an ensemble run: an ordinary run folder inside it (``members/<k>``).
+
+    ``temperature`` is the member's own calibration, fitted when the ensemble is evaluated
+    (its probabilities are divided by it before they are averaged); ``weights_digest`` is
+    the digest of the member's ``model.safetensors`` when the ensemble was assembled, so a
+    member swapped or damaged since is refused.
+    """
+
+    path: str  # relative to the ensemble's folder, e.g. "members/0"
+    weights_digest: str
+    temperature: float = 1.0
+    seed: int | None = None
+    variant: str = ""  # the member's recipe change ("" = the ensemble's own configuration)
+    val_accuracy: float | None = None  # of the member's kept epoch, from its training
+
+    def __post_init__(self) -> None:
+        rel = PurePosixPath(self.path)
+        if not self.path or rel.is_absolute() or ".." in rel.parts or "\\" in self.path:
+            raise ValueError(f"member path {self.path!r} must be a folder inside the run")
+        if not (math.isfinite(float(self.temperature)) and self.temperature > 0):
+            raise ValueError(f"member {self.path}: temperature must be a positive number")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "weights_digest": self.weights_digest,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "variant": self.variant,
+            "val_accuracy": self.val_accuracy,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> EnsembleMember:
+        if not isinstance(obj, dict) or not isinstance(obj.get("path"), str):
+            raise ValueError("every ensemble member must be an object with its 'path'")
+        seed, val = obj.get("seed"), obj.get("val_accuracy")
+        try:
+            return cls(
+                path=obj["path"],
+                weights_digest=str(obj.get("weights_digest", "")),
+                temperature=float(obj.get("temperature", 1.0)),
+                seed=None if seed is None else int(seed),
+                variant=str(obj.get("variant", "")),
+                val_accuracy=None if val is None else float(val),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"ensemble member {obj.get('path')!r} is malformed: {exc}") from None
+
+
+# How an ensemble combines its members (written into model.json for people reading it).
+ENSEMBLE_COMBINE = "mean of the members' probabilities, each member calibrated by its temperature"
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What ``model.json`` says: the architecture, its classes, preprocessing, calibration.
 
     ``extra`` keeps every other key of the file (best epoch, mode, versions, ...), so
-    reading and writing it back loses nothing.
+    reading and writing it back loses nothing. An ensemble's file lists its ``members``
+    (each an ordinary run folder inside the run); ``temperature`` is then the ensemble's
+    own, applied to the averaged probabilities' logarithm.
     """
 
     name: str
@@ -96,13 +158,30 @@ class ModelInfo:
     preprocessing: Preprocessing
     temperature: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
+    members: tuple[EnsembleMember, ...] = ()
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.members)
+
+    def describe(self) -> str:
+        """``efficientnet_lite0``, or ``ensemble of 3 x efficientnet_lite0``."""
+        return f"ensemble of {len(self.members)} x {self.name}" if self.members else self.name
 
     def with_temperature(self, temperature: float) -> ModelInfo:
         return replace(self, temperature=float(temperature))
 
+    def with_member_temperatures(self, temperatures: list[float]) -> ModelInfo:
+        if len(temperatures) != len(self.members):
+            raise ValueError(f"need {len(self.members)} member temperatures")
+        members = tuple(
+            replace(m, temperature=float(t)) for m, t in zip(self.members, temperatures)
+        )
+        return replace(self, members=members)
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": RUN_FORMAT,
+        out = {
+            "format": ENSEMBLE_FORMAT if self.members else RUN_FORMAT,
             "name": self.name,
             "timm_name": self.timm_name,
             "classes": list(self.classes),
@@ -110,6 +189,12 @@ class ModelInfo:
             "temperature": self.temperature,
             **{k: v for k, v in self.extra.items() if k not in _MODEL_KEYS},
         }
+        if self.members:
+            out["ensemble"] = {
+                "combine": ENSEMBLE_COMBINE,
+                "members": [m.to_json() for m in self.members],
+            }
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "model.json") -> ModelInfo:
@@ -142,10 +227,35 @@ class ModelInfo:
             preprocessing=prep,
             temperature=temperature,
             extra={k: v for k, v in obj.items() if k not in _MODEL_KEYS},
+            members=_members(obj.get("ensemble"), where, fix),
         )
 
 
-_MODEL_KEYS = ("format", "name", "timm_name", "classes", "preprocessing", "temperature")
+def _members(block: Any, where: str, fix: str) -> tuple[EnsembleMember, ...]:
+    """The ``ensemble`` object of model.json (absent for a single model)."""
+    if block is None:
+        return ()
+    members = block.get("members") if isinstance(block, dict) else None
+    if not isinstance(members, list) or len(members) < 2:
+        raise RunError(f"{where}: an ensemble must list two or more members; {fix}")
+    try:
+        out = tuple(EnsembleMember.from_json(m) for m in members)
+    except ValueError as exc:
+        raise RunError(f"{where}: {exc}; {fix}") from None
+    if len({m.path for m in out}) != len(out):
+        raise RunError(f"{where}: an ensemble lists the same member twice; {fix}")
+    return out
+
+
+_MODEL_KEYS = (
+    "format",
+    "name",
+    "timm_name",
+    "classes",
+    "preprocessing",
+    "temperature",
+    "ensemble",
+)
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,31 @@ def evaluated_run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> P
     copy = tmp_path_factory.mktemp("insight") / "run"
     shutil.copytree(_BASE["run"], copy)
     return copy
+
+
+def trained_ensemble(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
+    """A fresh copy of the session's ensemble of 3 (trained, not evaluated) on the lookbook."""
+    if "ensemble" not in _BASE:
+        from stylecast.config import TrainConfig
+        from stylecast.training.engine import train
+
+        base = tmp_path_factory.mktemp("ensemble-base") / "ens"
+        train(lookbook, TrainConfig(ensemble=3, **TRAIN_KW), out=base, progress=False)
+        _BASE["ensemble"] = base
+    copy = tmp_path_factory.mktemp("ensemble") / "ens"
+    shutil.copytree(_BASE["ensemble"], copy)
+    return copy
+
+
+def evaluated_ensemble(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
+    """A fresh copy of the session's ensemble of 3, evaluated on its test split."""
+    if "ensemble-evaluated" not in _BASE:
+        from stylecast.config import EvaluateConfig
+        from stylecast.evaluation.scoring import evaluate
+
+        base = trained_ensemble(tmp_path_factory, lookbook)
+        evaluate(base, cfg=EvaluateConfig(n_bootstrap=200), progress=False)
+        _BASE["ensemble-evaluated"] = base
+    copy = tmp_path_factory.mktemp("ensemble-ev") / "ens"
+    shutil.copytree(_BASE["ensemble-evaluated"], copy)
+    return copy

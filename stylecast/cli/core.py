@@ -147,10 +147,18 @@ def _train(args: argparse.Namespace) -> int:
         leave_job(sync=True)  # every rank together; then rank 0 alone reports and evaluates
     if process_rank() != 0:
         return 0
-    print(
-        f"trained {result.mode} model on {', '.join(result.classes)}: best val accuracy "
-        f"{result.best_val_accuracy:.3f} in {result.seconds:.0f}s"
-    )
+    if result.members:
+        accs = ", ".join(f"{m.best_val_accuracy:.3f}" for m in result.members)
+        print(
+            f"trained an ensemble of {len(result.members)} {result.mode} models on "
+            f"{', '.join(result.classes)}: members' best val accuracy {accs}; averaged "
+            f"{result.best_val_accuracy:.3f}; {result.seconds:.0f}s"
+        )
+    else:
+        print(
+            f"trained {result.mode} model on {', '.join(result.classes)}: best val accuracy "
+            f"{result.best_val_accuracy:.3f} in {result.seconds:.0f}s"
+        )
     if result.skipped:
         print(
             f"skipped {len(result.skipped)} unreadable file(s); "

@@ -154,12 +154,13 @@ def compare(runs: Sequence[str | os.PathLike[str]]) -> CompareResult:
 
 
 def _model_name(run: Path) -> str | None:
-    """The backbone's name, or None when the run's model.json is absent or unreadable."""
+    """The backbone's name (``ensemble of 3 x NAME`` for an ensemble), or None when the
+    run's model.json is absent or unreadable."""
     folder = RunFolder(run)
     if not folder.model_file.is_file():
         return None
     try:
-        return folder.model_info().name
+        return folder.model_info().describe()
     except RunError:
         return None  # the table still compares the numbers in evaluation.json
 

@@ -7,8 +7,9 @@ is the output of ``bn2`` (``conv_head`` + batch norm + activation), the last spa
 layer before global pooling. It is a short, dependency-free implementation: the
 ``grad-cam`` package would pull in OpenCV for the same few lines of arithmetic.
 
-``grad_cam`` works on any CNN (pass ``layer`` for one without ``bn2``); ``explain``
-does it for one image file with a run's model and writes ``image | overlay`` as a PNG.
+``grad_cam`` works on any CNN (pass ``layer`` for one without ``bn2``) and on an ensemble
+(each member's map for the ensemble's class, averaged); ``explain`` does it for one image
+file with a run's model and writes ``image | overlay`` as a PNG.
 """
 
 from __future__ import annotations
@@ -120,7 +121,11 @@ def _stage_grids(model: nn.Module, size: int) -> list[int]:
 
 
 def cam_grid(model: nn.Module, input_size: int) -> int:
-    """How many cells on a side the default Grad-CAM map has at ``input_size``."""
+    """How many cells on a side the default Grad-CAM map has at ``input_size`` (an
+    ensemble's: its first member's)."""
+    members = getattr(model, "members", None)
+    if isinstance(members, nn.ModuleList):
+        model = members[0]
     return _grid_sides(model, input_size, [find_target_layer(model, input_size)])[0]
 
 
@@ -146,6 +151,8 @@ def grad_cam(
     """
     if x.ndim != 4:
         raise DataError(f"x must be a (N, 3, H, W) batch, got shape {tuple(x.shape)}")
+    if layer is None and isinstance(getattr(model, "members", None), nn.ModuleList):
+        return _ensemble_cam(model, x, targets)
     layer = layer if layer is not None else find_target_layer(model, int(x.shape[-1]))
     store: dict[str, torch.Tensor] = {}
 
@@ -187,6 +194,26 @@ def grad_cam(
     peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
     cam = torch.where(peak > 1e-12, cam / peak, torch.zeros_like(cam)).clamp_(0.0, 1.0)
     return cam.float().cpu().numpy(), logits.detach().float().cpu().numpy()
+
+
+def _ensemble_cam(
+    ensemble: nn.Module, x: torch.Tensor, targets: Sequence[int] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of an ensemble: each member's map for the class (the ensemble's prediction
+    unless ``targets`` say otherwise), each scaled to a peak of 1, averaged, scaled again;
+    logits are the ensemble's."""
+    was_training = ensemble.training
+    ensemble.eval()
+    try:
+        with torch.no_grad():
+            logits = ensemble(x.detach().float())
+    finally:
+        ensemble.train(was_training)
+    idx = logits.argmax(dim=1).tolist() if targets is None else list(targets)
+    cams = np.mean([grad_cam(m, x, idx)[0] for m in ensemble.members], axis=0)
+    peak = cams.reshape(len(cams), -1).max(axis=1).clip(min=1e-12)[:, None, None]
+    cams = np.where(peak > 1e-12, cams / peak, 0.0).clip(0.0, 1.0).astype(np.float32)
+    return cams, logits.float().cpu().numpy()
 
 
 def gradcam_for_pixels(

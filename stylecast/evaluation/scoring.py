@@ -28,9 +28,11 @@ import pandas as pd
 
 from stylecast.config import EvaluateConfig
 from stylecast.data import ImageCache, discover, prepare_images
+from stylecast.ensemble import MemberLogits, combine_logits, member_disagreement, member_probs
 from stylecast.errors import DataError
 from stylecast.evaluation.breakdown import accuracy_by
 from stylecast.evaluation.calibration import softmax
+from stylecast.evaluation.members import ensemble_block, fit_member_temperatures
 from stylecast.evaluation.metrics import classification_metrics
 from stylecast.evaluation.summary import (
     NOT_FITTED,
@@ -141,27 +143,42 @@ def evaluate(
         onnx = onnx_engine(folder.path, cfg.backend)
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Logits ``(N, C)``, or an ensemble's members' raw logits ``(N, M, C)``."""
         prepared = prepare_images(
             table, prep.img_size, cache=cache, fill=prep.fill, progress=progress
         )
         if onnx is not None:
             pixels = np.ascontiguousarray(prepared.pixels)
-            return onnx.runtime.logits(pixels, batch_size=cfg.batch_size), prepared.table
+            run_onnx = onnx.runtime.member_logits if info.is_ensemble else onnx.runtime.logits
+            return run_onnx(pixels, batch_size=cfg.batch_size), prepared.table
         logits = predict_logits(
-            model, prepared.pixels, prep.mean, prep.std, batch_size=cfg.batch_size, device=device
+            MemberLogits(model) if info.is_ensemble else model,
+            prepared.pixels,
+            prep.mean,
+            prep.std,
+            batch_size=cfg.batch_size,
+            device=device,
         )
         return logits, prepared.table
 
-    logits, scored = logits_for(rows.table)
+    scores, scored = logits_for(rows.table)
     if len(scored) == 0:
         raise DataError(f"no readable images to evaluate in the {split} split")
     y = np.array([classes.index(lbl) for lbl in scored["label"]], dtype=np.int64)
 
-    choice = _choose(folder, info, rows, cfg, logits_for)
+    fit = fit_member_temperatures(info, rows.val, cfg, logits_for) if info.is_ensemble else None
+    if fit is not None:
+        info = info.with_member_temperatures(fit.temperatures)
+        logits = combine_logits(scores, fit.temperatures)
+        val_logits = fit.val_logits
+    else:
+        logits, val_logits = scores, logits_for
+    choice = _choose(folder, info, rows, cfg, val_logits)
     temperature = choice.temperature
-    if temperature != info.temperature:
+    if temperature != info.temperature or fit is not None:
         info = info.with_temperature(temperature)
-        folder.write_model_info(info)
+        if info != folder.model_info():
+            folder.write_model_info(info)
 
     # "Before" is always the network's own probabilities (T = 1), "after" those used.
     proba = softmax(logits, temperature)
@@ -205,6 +222,12 @@ def evaluate(
     for j, c in enumerate(classes):
         table[f"p_{c}"] = proba[:, j].round(6)
     table["correct"] = pred == y
+    if fit is not None:
+        member_p = member_probs(scores, fit.temperatures)
+        metrics["ensemble"] = ensemble_block(info, fit, member_p, proba, y, cfg)
+        share, spread = member_disagreement(scores, fit.temperatures, pred)
+        table["disagreement"] = share.round(4)
+        table["member_std"] = spread.round(6)
     extras = [c for c in scored.columns if c not in ("path", "relpath", "label", "split")]
     for c in extras:
         table[c] = scored[c].to_numpy()

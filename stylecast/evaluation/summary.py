@@ -244,6 +244,10 @@ def format_evaluation(metrics: Mapping[str, Any]) -> str:
         lines.append(
             f"log loss: {h.log_loss:.3f}  ECE: {h.ece:.3f} (temperature {h.temperature:.2f})"
         )
+    if metrics.get("ensemble"):
+        from stylecast.evaluation.members import ensemble_lines
+
+        lines += ["", *ensemble_lines(metrics["ensemble"])]
     names = metrics["class_names"]
     width = max(max(len(n) for n in names), len("weighted avg")) + 2
     lines += ["", "confusion matrix (rows = true, columns = predicted):"]

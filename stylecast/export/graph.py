@@ -20,6 +20,7 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,15 +28,24 @@ from torch import nn
 from stylecast.errors import MissingDependencyError, RunError
 from stylecast.run import Preprocessing
 
-__all__ = ["DEFAULT_OPSET", "PixelModel", "export_onnx", "exportable_copy"]
+__all__ = [
+    "DEFAULT_OPSET",
+    "EnsembleGraph",
+    "PixelModel",
+    "export_onnx",
+    "exportable_copy",
+    "exportable_ensemble",
+]
 
 DEFAULT_OPSET = 18
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
+MEMBERS_NAME = "member_logits"
 
 
 class PixelModel(nn.Module):
-    """``model`` behind the run's normalisation: uint8 ``(N, S, S, 3)`` -> logits ``(N, C)``."""
+    """``model`` behind the run's normalisation: uint8 ``(N, S, S, 3)`` -> logits ``(N, C)``
+    (an :class:`EnsembleGraph`'s two outputs for an ensemble)."""
 
     def __init__(self, model: nn.Module, prep: Preprocessing) -> None:
         super().__init__()
@@ -46,7 +56,7 @@ class PixelModel(nn.Module):
         self.register_buffer("scale", 1.0 / (255.0 * std))
         self.register_buffer("shift", -mean / std)
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+    def forward(self, pixels: torch.Tensor) -> Any:
         x = pixels.permute(0, 3, 1, 2).to(torch.float32)
         return self.model(x * self.scale + self.shift)
 
@@ -58,6 +68,41 @@ def exportable_copy(model: nn.Module, timm_name: str, num_classes: int) -> nn.Mo
     copy = timm.create_model(timm_name, pretrained=False, num_classes=num_classes, exportable=True)
     copy.load_state_dict(model.state_dict(), strict=True)
     return copy.eval()
+
+
+class EnsembleGraph(nn.Module):
+    """An ensemble for export: ``(logits, member_logits)``, the log of the members' mean
+    probability at temperature 1 ``(N, C)`` and their raw logits ``(N, M, C)``.
+
+    The member temperatures stay out of the graph, in ``model.json`` (as a single model's
+    temperature does): stylecast combines ``member_logits`` with them, and re-evaluating a
+    run never makes its export stale. Another program may use ``logits`` as it is.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.stack([m(x) for m in self.members], dim=1)
+        logp = torch.log_softmax(z, dim=-1)
+        mean = torch.logsumexp(logp, dim=1) - torch.log(torch.tensor(float(len(self.members))))
+        return mean, z
+
+
+def exportable_ensemble(ensemble: nn.Module) -> EnsembleGraph:
+    """An :class:`stylecast.ensemble.Ensemble` rebuilt in timm's exportable layers."""
+    infos = ensemble.member_infos  # set by stylecast.ensemble.load_ensemble
+    members = [
+        exportable_copy(m, info.timm_name, len(info.classes))
+        for m, info in zip(ensemble.members, infos, strict=True)
+    ]
+    return EnsembleGraph(members).eval()
+
+
+def _outputs(module: nn.Module) -> list[str]:
+    inner = getattr(module, "model", module)
+    return [OUTPUT_NAME, MEMBERS_NAME] if isinstance(inner, EnsembleGraph) else [OUTPUT_NAME]
 
 
 def _onnxscript_available() -> bool:
@@ -78,7 +123,7 @@ def _export_dynamo(module: nn.Module, example: torch.Tensor, path: Path, opset: 
             (example,),
             dynamo=True,
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
+            output_names=_outputs(module),
             dynamic_shapes=({0: batch},),
             opset_version=opset,
             verbose=False,
@@ -95,8 +140,8 @@ def _export_torchscript(module: nn.Module, example: torch.Tensor, path: Path, op
             str(path),
             dynamo=False,
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            output_names=_outputs(module),
+            dynamic_axes={INPUT_NAME: {0: "batch"}, **{o: {0: "batch"} for o in _outputs(module)}},
             opset_version=opset,
             do_constant_folding=True,
         )

@@ -99,6 +99,7 @@ class ExportResult:
     parity: Parity
     int8: Int8Check | None
     export_json: Path
+    members: int = 0  # an ensemble's members (0: one model)
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,9 @@ def export_run(
         from stylecast.export.quantize import _require_quantization
 
         _require_quantization()
-    from stylecast.data import file_digest
-    from stylecast.export.graph import export_onnx, exportable_copy
+    from stylecast.export.graph import export_onnx, exportable_copy, exportable_ensemble
+    from stylecast.export.runtime import model_digest
     from stylecast.models import load_model
-    from stylecast.training import predict_logits
 
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
     folder = RunFolder(run)
@@ -211,7 +211,7 @@ def export_run(
         previous = folder.read_json_if_present(folder.EXPORT)
         previous = previous if isinstance(previous, dict) else None
         _owned_names(folder, previous)
-        digest = file_digest(folder.weights_file)
+        digest = model_digest(folder)
         if previous is None:
             # Claims the file names for this command; until the full record replaces it, the
             # export it describes has no digest, so it is ignored as stale.
@@ -219,16 +219,24 @@ def export_run(
                 folder.export_file,
                 {"format": EXPORT_FORMAT, "in_progress": True, "weights_digest": digest},
             )
-        say(f"exporting {info.timm_name} at {prep.img_size} px to ONNX (opset {cfg.opset})")
-        net = exportable_copy(model, info.timm_name, len(info.classes))
-        reference = predict_logits(
-            model, test.pixels, prep.mean, prep.std, batch_size=cfg.batch_size
-        )
+        what = f"an {info.describe()}" if info.is_ensemble else info.timm_name
+        say(f"exporting {what} at {prep.img_size} px to ONNX (opset {cfg.opset})")
+        if info.is_ensemble:
+            net = exportable_ensemble(model)
+        else:
+            net = exportable_copy(model, info.timm_name, len(info.classes))
+        reference = _torch_scores(model, info, test.pixels, cfg.batch_size)
         with atomic_path(folder.onnx_file) as tmp:
             exporter = export_onnx(net, prep, tmp, opset=cfg.opset, exporter=cfg.exporter)
             say(f"checking parity on {len(test.pixels)} {test.split} images")
-            onnx_logits = OnnxLogits(tmp, info).logits(test.pixels, cfg.batch_size)
-        diff, agree = _compare(reference, onnx_logits)
+            onnx_logits = _onnx_scores(OnnxLogits(tmp, info), test.pixels, cfg.batch_size)
+        # An ensemble's parity is checked member by member (its raw member logits), its
+        # accuracy on the members combined at their temperatures.
+        diff, _ = _compare(
+            reference.reshape(len(reference), -1), onnx_logits.reshape(len(onnx_logits), -1)
+        )
+        reference, onnx_logits = _combined(reference, info), _combined(onnx_logits, info)
+        _, agree = _compare(reference, onnx_logits)
         parity = Parity(
             test.split,
             len(test.pixels),
@@ -250,8 +258,41 @@ def export_run(
         record["int8"] = int8_entry
         atomic_write_json(folder.export_file, record)
     return ExportResult(
-        folder.path, folder.onnx_file, exporter, cfg.opset, parity, int8, folder.export_file
+        folder.path,
+        folder.onnx_file,
+        exporter,
+        cfg.opset,
+        parity,
+        int8,
+        folder.export_file,
+        len(info.members),
     )
+
+
+def _torch_scores(model: Any, info: ModelInfo, pixels: np.ndarray, batch_size: int) -> Any:
+    """Logits, or an ensemble's members' raw logits ``(N, M, C)``, from PyTorch."""
+    from stylecast.training import predict_logits
+
+    prep = info.preprocessing
+    if info.is_ensemble:
+        from stylecast.ensemble import MemberLogits
+
+        model = MemberLogits(model)
+    return predict_logits(model, pixels, prep.mean, prep.std, batch_size=batch_size)
+
+
+def _onnx_scores(runtime: OnnxLogits, pixels: np.ndarray, batch_size: int) -> np.ndarray:
+    if runtime.info.is_ensemble:
+        return runtime.member_logits(pixels, batch_size)
+    return runtime.logits(pixels, batch_size)
+
+
+def _combined(scores: np.ndarray, info: ModelInfo) -> np.ndarray:
+    if not info.is_ensemble:
+        return scores
+    from stylecast.ensemble import combine_logits
+
+    return combine_logits(scores, [m.temperature for m in info.members])
 
 
 def _int8(folder: RunFolder, cfg: ExportConfig, splits: Any, ctx: tuple, say: Any) -> Int8Check:

@@ -100,7 +100,11 @@ def quantize_int8(
             # Shape inference + ONNX-level optimisation first, as ONNX Runtime recommends:
             # ranges are then calibrated on the graph that will actually be quantised.
             prepared = Path(tmp) / "prepared.onnx"
-            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=False)
+            try:
+                quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=False)
+            except Exception:  # noqa: BLE001 - its symbolic shape pass fails on some graphs
+                # (an ensemble's stacked outputs); ONNX's own shape inference still runs.
+                quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
             q.quantize_static(
                 str(prepared),
                 str(out),

@@ -26,11 +26,13 @@ from stylecast.errors import MissingDependencyError, RunError
 from stylecast.run import ModelInfo, RunFolder
 
 __all__ = [
+    "MEMBERS_NAME",
     "ExportStatus",
     "OnnxLogits",
     "export_status",
     "find_export",
     "load_onnx",
+    "model_digest",
     "require_onnxruntime",
     "session_options",
     "usable_cores",
@@ -40,6 +42,8 @@ __all__ = [
 EXPORT_FORMAT = 1
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
+# An ensemble's graph also returns its members' raw logits, (N, M, C).
+MEMBERS_NAME = "member_logits"
 _EXTRA = "pip install 'stylecast[onnx]'"
 
 
@@ -104,12 +108,18 @@ class OnnxLogits:
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
             raise RunError(f"{self.path} was not written by `stylecast export` (its inputs)")
+        outputs = {o.name for o in self.session.get_outputs()}
+        self.temperatures = [m.temperature for m in info.members]
+        if info.is_ensemble and MEMBERS_NAME not in outputs:
+            raise RunError(
+                f"{self.path} has no {MEMBERS_NAME} output, which an ensemble's export has; "
+                "export the run again with `stylecast export RUN`"
+            )
 
     def __repr__(self) -> str:
         return f"OnnxLogits({str(self.path)!r}, {len(self.classes_)} classes, {self.img_size} px)"
 
-    def logits(self, pixels: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Logits for ``pixels`` (uint8, ``(N, S, S, 3)``, letterboxed), in float32."""
+    def _run(self, output: str, pixels: np.ndarray, batch_size: int, empty: tuple) -> np.ndarray:
         pixels = np.asarray(pixels)
         s = self.img_size
         if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[1:] != (s, s, 3):
@@ -118,12 +128,31 @@ class OnnxLogits:
                 f"size), got {pixels.dtype} {pixels.shape}"
             )
         if len(pixels) == 0:
-            return np.zeros((0, len(self.classes_)), np.float32)
+            return np.zeros((0, *empty), np.float32)
         outs = [
-            self.session.run([OUTPUT_NAME], {INPUT_NAME: pixels[i : i + batch_size]})[0]
+            self.session.run([output], {INPUT_NAME: pixels[i : i + batch_size]})[0]
             for i in range(0, len(pixels), max(1, int(batch_size)))
         ]
         return np.concatenate(outs).astype(np.float32, copy=False)
+
+    def logits(self, pixels: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Logits for ``pixels`` (uint8, ``(N, S, S, 3)``, letterboxed), in float32.
+
+        An ensemble's are its members' logits combined at the member temperatures of
+        ``model.json`` (the graph's own ``logits`` output averages them at temperature 1).
+        """
+        if self.info.is_ensemble:
+            from stylecast.ensemble import combine_logits
+
+            return combine_logits(self.member_logits(pixels, batch_size), self.temperatures)
+        return self._run(OUTPUT_NAME, pixels, batch_size, (len(self.classes_),))
+
+    def member_logits(self, pixels: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """An ensemble's members' raw logits ``(N, M, C)`` (RunError for a single model)."""
+        if not self.info.is_ensemble:
+            raise RunError(f"{self.path} is the export of a single model, not of an ensemble")
+        empty = (len(self.info.members), len(self.classes_))
+        return self._run(MEMBERS_NAME, pixels, batch_size, empty)
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,21 @@ def _digest(path: Path) -> str:
     return file_digest(path)
 
 
+def model_digest(folder: RunFolder) -> str | None:
+    """What an export is checked against: the digest of ``model.safetensors``, or of an
+    ensemble's members' weights (as recorded in its model.json); None without a model."""
+    if folder.weights_file.is_file():
+        return _digest(folder.weights_file)
+    if folder.is_ensemble():
+        from stylecast.ensemble import ensemble_digest
+
+        try:
+            return ensemble_digest(folder.model_info())
+        except RunError:
+            return None
+    return None
+
+
 def _read_record(run: RunFolder) -> dict[str, Any] | None:
     try:
         record = run.read_json_if_present(run.EXPORT)
@@ -169,9 +213,10 @@ def export_status(run: str | os.PathLike[str]) -> ExportStatus:
         return ExportStatus(None, None, f"{folder.onnx_file} has no readable {folder.EXPORT}")
     if record.get("format") != EXPORT_FORMAT:
         return ExportStatus(None, None, f"{folder.export_file} is of another format; {redo}")
-    if not folder.weights_file.is_file():
+    current = model_digest(folder)
+    if current is None:
         return ExportStatus(None, None, f"{folder.path} holds no {folder.WEIGHTS}", record)
-    if record.get("weights_digest") != _digest(folder.weights_file):
+    if record.get("weights_digest") != current:
         why = f"{folder.onnx_file} was exported from other weights than {folder.WEIGHTS}; {redo}"
         return ExportStatus(None, None, why, record)
     onnx_entry = record.get("onnx") or {}

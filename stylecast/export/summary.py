@@ -54,8 +54,15 @@ def export_record(
         "versions": _versions(),
         "exporter": exporter,
         "opset": opset,
-        "weights_file": folder.WEIGHTS,
-        "model": {"timm_name": info.timm_name, "classes": list(info.classes), "img_size": size},
+        "weights_file": folder.WEIGHTS
+        if not info.is_ensemble
+        else [f"{m.path}/{folder.WEIGHTS}" for m in info.members],
+        "model": {
+            "timm_name": info.timm_name,
+            "classes": list(info.classes),
+            "img_size": size,
+            **({"members": len(info.members)} if info.is_ensemble else {}),
+        },
         "input": {
             "name": "pixels",
             "dtype": "uint8",
@@ -63,14 +70,33 @@ def export_record(
             "meaning": f"RGB letterboxed to {size}x{size} (border {info.preprocessing.fill}); "
             "normalisation is inside the graph",
         },
-        "output": {
-            "name": "logits",
-            "shape": ["batch", len(info.classes)],
-            "meaning": "raw logits; divide by model.json's temperature, then softmax",
-        },
+        "output": _output(info),
         "onnx": file_entry(folder.onnx_file),
         "parity": parity.to_json(),
     }
+
+
+def _output(info: ModelInfo) -> dict[str, Any]:
+    """What the graph returns (an ensemble also returns its members' raw logits)."""
+    out: dict[str, Any] = {
+        "name": "logits",
+        "shape": ["batch", len(info.classes)],
+        "meaning": "raw logits; divide by model.json's temperature, then softmax",
+    }
+    if info.is_ensemble:
+        n = len(info.members)
+        out["meaning"] = (
+            "log of the members' mean probability, each member at temperature 1; stylecast "
+            "uses member_logits instead"
+        )
+        out["members"] = {
+            "name": "member_logits",
+            "shape": ["batch", n, len(info.classes)],
+            "meaning": "each member's raw logits: divide member k's by model.json's "
+            "ensemble.members[k].temperature, softmax, average over members, then apply "
+            "model.json's temperature to the log of that mean",
+        }
+    return out
 
 
 def _mb(path: Path) -> str:
@@ -82,7 +108,8 @@ def format_export(result: ExportResult) -> str:
     p = result.parity
     lines = [
         f"exported {result.onnx} ({_mb(result.onnx)}, {result.exporter} exporter, opset "
-        f"{result.opset}): letterboxed uint8 NHWC pixels in, logits out",
+        f"{result.opset}): letterboxed uint8 NHWC pixels in, logits out"
+        + (" (and member_logits, every member's)" if result.members else ""),
         f"parity on the {p.split} split ({p.images} images): max |logit difference| "
         f"{p.max_abs_diff:.2e}, top-1 agreement {p.top1_agreement:.1%}, accuracy torch "
         f"{p.accuracy_torch:.3f} / onnx {p.accuracy_onnx:.3f}",

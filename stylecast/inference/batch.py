@@ -7,7 +7,9 @@ pixels through the model a batch at a time, so memory stays bounded however many
 there are. The model runs as fast as the machine allows (:mod:`stylecast.inference.engine`:
 bf16 autocast where the CPU has it, channels_last, TorchScript-frozen). Probabilities
 are calibrated with the run's temperature. The output carries every manifest column:
-``path``, the manifest's columns, ``predicted``, ``confidence``, ``p_<class>`` (and, with
+``path``, the manifest's columns, ``predicted``, ``confidence``, ``p_<class>`` (for an
+ensemble also ``disagreement``, the share of members whose top class is another, and
+``member_std``, the spread of the members' probability of the predicted class; with
 ``palette``, the main garment colour and the palette of each image).
 """
 
@@ -150,6 +152,8 @@ def _bar(n: int, enabled: bool) -> Any:
 def _logits(
     model: Any, pixels: np.ndarray, prep: Any, opts: PredictOptions, run: Any
 ) -> tuple[Any, str]:
+    """Logits ``(N, C)`` of ``model``, or its members' ``(N, M, C)`` for an ensemble."""
+    from stylecast.ensemble import Ensemble, MemberLogits
     from stylecast.inference.engine import (
         make_engine,
         onnx_engine,
@@ -160,13 +164,17 @@ def _logits(
 
     onnx = onnx_engine(run, opts.backend)
     device = resolve_device(opts.device)
+    members = isinstance(model, Ensemble)
     bar = _bar(len(pixels), opts.progress)
     update = bar.update if bar is not None else None
     try:
         if onnx is not None:
-            stream = stream_onnx_logits(onnx, pixels, batch_size=opts.batch_size, progress=update)
+            stream = stream_onnx_logits(
+                onnx, pixels, batch_size=opts.batch_size, progress=update, members=members
+            )
             described = onnx.describe()
         else:
+            model = MemberLogits(model) if members else model
             first = np.asarray(pixels[: opts.batch_size])
             example = to_input(first, prep.mean, prep.std, device)
             trace = len(pixels) >= opts.trace_min_images
@@ -221,6 +229,19 @@ def _table(
     return out
 
 
+def _combine(scores: np.ndarray, info: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """An ensemble's logits from its members' and the members' disagreement columns (none
+    for one model)."""
+    if not info.is_ensemble:
+        return scores, {}
+    from stylecast.ensemble import combine_logits, member_disagreement
+
+    temps = [m.temperature for m in info.members]
+    logits = combine_logits(scores, temps)
+    share, spread = member_disagreement(scores, temps, logits.argmax(1))
+    return logits, {"disagreement": share.round(4), "member_std": spread.round(6)}
+
+
 def predict_batch(
     run: str | os.PathLike[str],
     images: Sequence[str | os.PathLike[str]],
@@ -244,13 +265,22 @@ def predict_batch(
     inp = read_prediction_input(images)
     if opts.palette:
         _check_palette_columns(inp)
+    taken = [c for c in ("disagreement", "member_std") if c in inp.columns]
+    if info.is_ensemble and taken:
+        raise DataError(
+            f"the manifest already has column(s) {', '.join(taken)}, which an ensemble's "
+            "predictions write; rename them"
+        )
     prepared = _decode(inp, prep, opts, cache)
     t1 = time.perf_counter()
-    logits, engine = _logits(model, prepared.pixels, prep, opts, folder.path)
+    scores, engine = _logits(model, prepared.pixels, prep, opts, folder.path)
+    logits, uncertainty = _combine(scores, info)
     proba = softmax(logits, info.temperature)
     t2 = time.perf_counter()
     scored = prepared.table
     out = _table(scored, inp.columns, proba, classes)
+    for name, values in uncertainty.items():
+        out[name] = values
     if opts.palette:
         from stylecast.inference.palette_columns import palette_columns
 

@@ -70,9 +70,11 @@ class Engine:
 
 
 def _probs(forward: Callable, x: torch.Tensor, dtype: torch.dtype | None, dev: Any) -> Any:
+    """Probabilities of ``forward`` on ``x``: of every member for an ensemble's ``(N, M, C)``
+    member logits (:class:`stylecast.ensemble.MemberLogits`), else ``(N, C)``."""
     ctx = nullcontext() if dtype is None else torch.autocast(dev.type, dtype=dtype)
     with torch.no_grad(), ctx:
-        return torch.softmax(forward(x).float(), dim=1)
+        return torch.softmax(forward(x).float(), dim=-1)
 
 
 def _traced(model: nn.Module, example: torch.Tensor, dtype: torch.dtype | None, dev: Any) -> Any:
@@ -187,11 +189,14 @@ def stream_onnx_logits(
     *,
     batch_size: int = 64,
     progress: Callable[[int], Any] | None = None,
+    members: bool = False,
 ) -> Iterator[np.ndarray]:
-    """float32 logits of uint8 NHWC ``pixels``, read from a memory map a block at a time."""
+    """float32 logits of uint8 NHWC ``pixels``, read from a memory map a block at a time
+    (``members``: an ensemble's members' raw logits ``(N, M, C)``)."""
     block = max(batch_size, 256)
+    run = engine.runtime.member_logits if members else engine.runtime.logits
     for start in range(0, len(pixels), block):
         chunk = np.ascontiguousarray(pixels[start : start + block])
-        yield engine.runtime.logits(chunk, batch_size=batch_size)
+        yield run(chunk, batch_size=batch_size)
         if progress is not None:
             progress(len(chunk))

@@ -76,14 +76,38 @@ class Predictor:
             arrays.append(letterbox(im.convert("RGB"), size, fill))
         return np.stack(arrays) if arrays else np.zeros((0, size, size, 3), np.uint8)
 
-    def logits(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
-        """Raw class scores, shape (N, C), before the temperature and the softmax."""
-        pixels = self._pixels(list(images))
-        if len(pixels) == 0:
-            return np.zeros((0, len(self.classes_)), np.float32)
+    def _member_logits(self, pixels: np.ndarray, batch_size: int) -> np.ndarray:
+        """An ensemble's members' raw logits ``(N, M, C)``."""
         if self.onnx is not None:
-            return self.onnx.runtime.logits(pixels, batch_size=batch_size)
-        return predict_logits(
+            return self.onnx.runtime.member_logits(pixels, batch_size=batch_size)
+        from stylecast.ensemble import MemberLogits
+
+        net = MemberLogits(self.model)
+        p = self.prep
+        return predict_logits(net, pixels, p.mean, p.std, batch_size=batch_size, device=self.device)
+
+    def scores(
+        self, images: Sequence[ImageLike], batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(logits (N, C), member logits (N, M, C) or None)`` in one pass: an ensemble's
+        logits are its members' combined at their temperatures."""
+        pixels = self._pixels(list(images))
+        c = len(self.classes_)
+        if self.info.is_ensemble:
+            from stylecast.ensemble import combine_logits
+
+            members = (
+                self._member_logits(pixels, batch_size)
+                if len(pixels)
+                else np.zeros((0, len(self.info.members), c), np.float32)
+            )
+            temps = [m.temperature for m in self.info.members]
+            return combine_logits(members, temps), members
+        if len(pixels) == 0:
+            return np.zeros((0, c), np.float32), None
+        if self.onnx is not None:
+            return self.onnx.runtime.logits(pixels, batch_size=batch_size), None
+        logits = predict_logits(
             self.model,
             pixels,
             self.prep.mean,
@@ -91,6 +115,11 @@ class Predictor:
             batch_size=batch_size,
             device=self.device,
         )
+        return logits, None
+
+    def logits(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
+        """Raw class scores, shape (N, C), before the temperature and the softmax."""
+        return self.scores(images, batch_size)[0]
 
     def predict_proba(self, images: Sequence[ImageLike], batch_size: int = 64) -> np.ndarray:
         """Calibrated class probabilities, shape (N, C), columns in ``classes_`` order."""
@@ -98,6 +127,22 @@ class Predictor:
         if len(logits) == 0:
             return logits
         return softmax(logits, self.temperature)
+
+    def predict_proba_members(
+        self, images: Sequence[ImageLike], batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated probabilities ``(N, C)``, and an ensemble's members' disagreement
+        ``(N, 2)``: the share of members whose top class is another, and the spread of their
+        probability of the predicted class (None for one model)."""
+        logits, members = self.scores(images, batch_size)
+        proba = softmax(logits, self.temperature) if len(logits) else logits
+        if members is None:
+            return proba, None
+        from stylecast.ensemble import member_disagreement
+
+        temps = [m.temperature for m in self.info.members]
+        share, spread = member_disagreement(members, temps, proba.argmax(1))
+        return proba, np.stack([share, spread], axis=1)
 
     def predict(self, images: Sequence[ImageLike], batch_size: int = 64) -> list[str]:
         """The most probable class of each image."""

@@ -196,6 +196,9 @@ def _extractor(folder: RunFolder, info: ModelInfo) -> tuple[Any, str, tuple[str,
         return model.eval(), f"frozen ImageNet {info.name} backbone", ("train",)
     except StylecastError:
         model, _ = load_model(folder.path)
+        members = getattr(model, "members", None)
+        if members is not None:  # an ensemble: its first member's features
+            model = members[0]
         return model, f"the run's own {info.name} (no ImageNet weights offline)", ("val", "test")
 
 

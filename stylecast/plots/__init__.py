@@ -10,6 +10,7 @@ _EXPORTS = {
     "plot_calibration": "stylecast.plots.evaluation",
     "plot_confusion_matrix": "stylecast.plots.evaluation",
     "plot_explanation": "stylecast.plots.evaluation",
+    "plot_member_accuracy": "stylecast.plots.ensemble",
     "plot_reliability": "stylecast.plots.evaluation",
     "plot_training_curves": "stylecast.plots.training",
     "plot_optimization_history": "stylecast.plots.tuning",

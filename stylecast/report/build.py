@@ -46,6 +46,7 @@ SECTION_TITLES = {
     "model": "Model",
     "training": "Training",
     "tuning": "Tuning",
+    "ensemble": "Ensemble",
     "evaluation": "Evaluation",
     "calibration": "Calibration",
     "galleries": "Galleries",
@@ -82,9 +83,24 @@ def _read_text(path: Path) -> str:
 
 
 def _history(run: RunFolder) -> list[dict[str, Any]]:
+    """``metrics.csv``'s rows; of an ensemble, its first member's (the Ensemble section
+    shows every member)."""
     if not run.metrics_file.is_file():
         return []
-    return pd.read_csv(run.metrics_file).to_dict("records")
+    df = pd.read_csv(run.metrics_file)
+    if "member" in df:
+        df = df[df["member"] == df["member"].min()].drop(columns="member")
+    return df.to_dict("records")
+
+
+def _ensemble_section(run: RunFolder) -> Any:
+    """The Ensemble fragment of an ensemble run, else None."""
+    from markupsafe import Markup
+
+    from stylecast.ensemble import render_ensemble_section
+
+    fragment = render_ensemble_section(run)
+    return Markup(fragment) if fragment is not None else None
 
 
 def _palette_section(run: RunFolder) -> Any:
@@ -142,6 +158,9 @@ def build_report(
     sections = ["overview", "data", "model", "training"]
     if tuning is not None:
         sections.append("tuning")
+    ensemble = _ensemble_section(folder)
+    if ensemble is not None:
+        sections.append("ensemble")
     if ev is not None:
         sections += ["evaluation", "calibration"]
         if gallery_list:
@@ -180,6 +199,7 @@ def build_report(
         created=when(run_info.created if run_info is not None else ""),
         commands=reproduce_commands(folder, run_info, ev),
         palette=palette,
+        ensemble=ensemble,
     )
     path = Path(out) if out is not None else folder.report_file
     atomic_write_text(path, page)

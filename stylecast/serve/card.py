@@ -66,6 +66,8 @@ def build_card(run: RunFolder, settings: ServeSettings, *, backend: str) -> dict
             "img_size": info.preprocessing.img_size,
             "temperature": round(info.temperature, 6),
             "backend": backend,
+            "description": info.describe(),
+            "members": len(info.members) or None,
         },
         "classes": list(info.classes),
         "test": _test(run),

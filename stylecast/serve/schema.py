@@ -43,6 +43,14 @@ class Prediction(BaseModel):
     palette: list[PaletteColour] | None = Field(None, description="absent with ?palette=0")
     cam: str | None = Field(None, description="Grad-CAM overlay, a PNG data URI (?cam=1)")
     cam_class: str | None = Field(None, description="the class whose evidence cam shows")
+    disagreement: float | None = Field(
+        None, description="an ensemble: the share of its members whose top class is another"
+    )
+    member_std: float | None = Field(
+        None,
+        description="an ensemble: the spread (standard deviation) of its members' probability "
+        "of the predicted class",
+    )
 
 
 class PredictAnswer(BaseModel):
@@ -54,7 +62,10 @@ class PredictAnswer(BaseModel):
 
 class ModelCard(BaseModel):
     run: str = Field(description="the run folder's name")
-    model: dict[str, Any] = Field(description="name, timm_name, img_size, temperature, backend")
+    model: dict[str, Any] = Field(
+        description="name, timm_name, img_size, temperature, backend, description (e.g. "
+        "'ensemble of 3 x efficientnet_lite0'), members (an ensemble's count, else null)"
+    )
     classes: list[str]
     test: dict[str, Any] | None = Field(
         description="the run's evaluation.json: split, n, accuracy, accuracy_ci (95% Wilson), "

@@ -78,11 +78,17 @@ class ModelService:
         """One result per image: probabilities, predicted class, palette, optional CAM."""
         import numpy as np
 
-        proba = np.asarray(self.predictor.predict_proba([d.rgb for d in images]), dtype=float)
+        rgb = [d.rgb for d in images]
+        spread = None
+        if hasattr(self.predictor, "predict_proba_members"):
+            proba, spread = self.predictor.predict_proba_members(rgb)
+        else:
+            proba = self.predictor.predict_proba(rgb)
+        proba = np.asarray(proba, dtype=float)
         if proba.shape != (len(images), len(self.classes)):
             raise RuntimeError(f"the predictor returned shape {proba.shape}")
         results = []
-        for d, p in zip(images, proba, strict=True):
+        for i, (d, p) in enumerate(zip(images, proba, strict=True)):
             best = int(p.argmax())
             result: dict[str, Any] = {
                 "filename": d.filename,
@@ -93,6 +99,10 @@ class ModelService:
                 "confidence": round(float(p[best]), 6),
                 "probabilities": {c: round(float(x), 6) for c, x in zip(self.classes, p)},
             }
+            if spread is not None:
+                # An ensemble: how far its members are from agreeing on this image.
+                result["disagreement"] = round(float(spread[i, 0]), 4)
+                result["member_std"] = round(float(spread[i, 1]), 6)
             if palette:
                 result["palette"] = self.palette(d)
             if cam:

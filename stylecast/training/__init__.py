@@ -7,6 +7,8 @@ _EXPORTS = {
     "TrainResult": "stylecast.training.engine",
     "train": "stylecast.training.engine",
     "TrainState": "stylecast.training.state",
+    "SoftTargets": "stylecast.training.soft",
+    "train_ensemble": "stylecast.training.ensemble",
     "follow_trainings": "stylecast.training.distributed",
     "launch_processes": "stylecast.training.distributed",
     "lead_trainings": "stylecast.training.distributed",

@@ -14,9 +14,11 @@ from torch import nn
 
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache, RunData
+from stylecast.errors import RunError
 from stylecast.run import Preprocessing
 from stylecast.training.distributed import SINGLE, Dist
 from stylecast.training.optim import class_weights
+from stylecast.training.soft import SoftTargets
 
 __all__ = ["PhaseContext", "Progress", "epoch_line", "epoch_row", "evaluate_logits", "fmt_eta"]
 
@@ -62,13 +64,33 @@ class PhaseContext:
     cache: ImageCache
     # This process's place in a data-parallel job (world size 1 outside torchrun).
     dist: Dist = SINGLE
+    # Distillation: a teacher's soft labels (the fine-tune phase trains on them).
+    soft: SoftTargets | None = None
     train_idx: np.ndarray = field(init=False)
     val_idx: np.ndarray = field(init=False)
+    # Rows fine-tuning draws batches from: the training rows, then (distillation) the extra
+    # unlabelled images, numbered from len(rd) on.
+    fit_idx: np.ndarray = field(init=False)
+    # The teacher's logits per row of fit_idx's numbering (distillation only).
+    teacher_logits: np.ndarray | None = field(init=False)
 
     def __post_init__(self) -> None:
         tr, va = self.rd.indices("train"), self.rd.indices("val")
         object.__setattr__(self, "train_idx", tr)
         object.__setattr__(self, "val_idx", va if len(va) else tr)
+        fit, teacher = tr, None
+        if self.soft is not None:
+            if self.soft.extra_paths and self.soft.extra_pixels is None:
+                raise RunError("the extra images of the soft labels were not decoded")
+            n = len(self.rd.y)
+            needed = np.zeros(n, dtype=bool)
+            needed[tr] = True
+            teacher = self.soft.aligned(list(self.rd.table["relpath"]), needed)
+            if self.soft.n_extra:
+                fit = np.concatenate([tr, n + np.arange(self.soft.n_extra)])
+                teacher = np.concatenate([teacher, self.soft.extra_logits.astype(np.float32)])
+        object.__setattr__(self, "fit_idx", fit)
+        object.__setattr__(self, "teacher_logits", teacher)
 
     @property
     def has_val(self) -> bool:

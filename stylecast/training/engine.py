@@ -34,9 +34,9 @@ from typing import Any
 import torch
 
 from stylecast import __version__
-from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
+from stylecast.config import TrainConfig, config_to_yaml
 from stylecast.data import ImageCache, prepare_run_data
-from stylecast.errors import DataError, RunError
+from stylecast.errors import ConfigError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import create_model, model_summary, preprocessing_for, save_model
 from stylecast.run import ModelInfo, RunFolder, RunInfo
@@ -50,7 +50,9 @@ from stylecast.training.distributed import (
 )
 from stylecast.training.finetune import finetune_phase
 from stylecast.training.head import head_phase
+from stylecast.training.soft import SoftTargets
 from stylecast.training.state import TrainState
+from stylecast.training.targets import new_target, resume_target
 
 __all__ = ["TrainResult", "train", "EpochCallback"]
 
@@ -75,11 +77,9 @@ class TrainResult:
     history: list[dict[str, Any]]
     seconds: float
     skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-def _default_run_dir(data: str | os.PathLike[str]) -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{Path(data).resolve().name}-{stamp}"
+    # An ensemble's members, in order (its best_* figures are then the averaged members'
+    # on the validation split, and history holds every member's rows with a "member" key).
+    members: tuple[TrainResult, ...] = ()
 
 
 def train(
@@ -93,6 +93,7 @@ def train(
     cache: ImageCache | None = None,
     write_summary: bool = True,
     splits_csv: str | os.PathLike[str] | None = None,
+    soft_targets: SoftTargets | None = None,
 ) -> TrainResult:
     """Train a classifier on ``data`` into the run folder ``out``.
 
@@ -106,7 +107,38 @@ def train(
     Under torchrun every process calls this (see :mod:`~stylecast.training.distributed`):
     they train one model data-parallel, rank 0 writes the run folder and calls ``on_epoch``,
     and every rank returns the same result.
+
+    ``cfg.ensemble`` above 1 trains that many members on one split into ``out/members/<k>``
+    (:mod:`~stylecast.training.ensemble`); resuming such a run continues it member by member.
+    ``soft_targets`` (``stylecast distill``) fine-tunes on a teacher's soft labels.
     """
+    from stylecast.training.ensemble import ensemble_size, train_ensemble
+
+    if (
+        resume
+        and soft_targets is None
+        and out is not None
+        and RunFolder(out).distill_file.is_file()
+    ):
+        raise RunError(
+            f"{out} is a student distilled from an ensemble; continue it with `stylecast "
+            f"distill --resume {out}` (it needs the teacher's soft labels)"
+        )
+    n_members = ensemble_size(cfg, out, resume=resume)
+    if n_members > 1 and soft_targets is not None:
+        raise ConfigError("a distilled student is one model: leave --ensemble at 1")
+    if n_members > 1:
+        return train_ensemble(
+            data,
+            cfg,
+            out,
+            resume=resume,
+            progress=progress,
+            on_epoch=on_epoch,
+            cache=cache,
+            write_summary=write_summary,
+            splits_csv=splits_csv,
+        )
     t_start = time.perf_counter()
     cache = cache or ImageCache()
     dist = join()
@@ -161,6 +193,7 @@ def train(
         progress=say,
         cache=cache,
         dist=dist,
+        soft=soft_targets,
     )
     source = Path(data).resolve()
     created_dir = not run.path.exists()
@@ -192,9 +225,9 @@ def _target(
 ) -> tuple[str, TrainConfig, Any]:
     """(run folder, config, data) of a new or a resumed run."""
     if resume:
-        run, cfg, data = _resume_target(out, cfg, data)
+        run, cfg, data = resume_target(out, cfg, data)
     else:
-        run, cfg = _new_target(data, cfg, out)
+        run, cfg = new_target(data, cfg, out)
     return str(run.path), cfg, data
 
 
@@ -242,45 +275,6 @@ def _train_locked(
         raise
 
 
-def _new_target(
-    data: str | os.PathLike[str] | None,
-    cfg: TrainConfig | None,
-    out: str | os.PathLike[str] | None,
-) -> tuple[RunFolder, TrainConfig]:
-    if data is None:
-        raise DataError("no data given: pass an image folder or manifest")
-    run = RunFolder(out if out is not None else _default_run_dir(data))
-    run.check_new()
-    return run, cfg or TrainConfig()
-
-
-def _resume_target(
-    out: str | os.PathLike[str] | None, cfg: TrainConfig | None, data: Any
-) -> tuple[RunFolder, TrainConfig, Path]:
-    if out is None:
-        raise RunError("--resume needs the run folder to continue")
-    run = RunFolder(out)
-    if not run.config_file.is_file() or not run.info_file.is_file():
-        raise RunError(f"{run.path} is not a stylecast run folder (no {run.CONFIG}/{run.INFO})")
-    saved = load_config(TrainConfig, run.config_file)
-    if cfg is not None:
-        differ = diff_configs(saved, cfg)
-        if differ:
-            pairs = ", ".join(
-                f"{k} (run: {getattr(saved, k)!r}, now: {getattr(cfg, k)!r})" for k in differ
-            )
-            raise RunError(f"cannot resume {run.path} with a different config: {pairs}")
-    info = run.info()
-    if data is not None and Path(data).resolve() != info.data:
-        raise RunError(f"cannot resume {run.path} on other data: it was trained on {info.data}")
-    if run.is_trained():
-        raise RunError(
-            f"{run.path} is already complete; nothing to resume (`stylecast evaluate "
-            f"{run.path}` scores it again, `stylecast report {run.path}` rebuilds its report)"
-        )
-    return run, saved, info.data
-
-
 def _write_run_files(run: RunFolder, ctx: PhaseContext, data: Path, *, write_summary: bool) -> None:
     """The files a new run starts with: config, source, split, data check, model summary."""
     rd, cfg = ctx.rd, ctx.cfg
@@ -302,6 +296,9 @@ def _write_run_files(run: RunFolder, ctx: PhaseContext, data: Path, *, write_sum
         atomic_write_json(run.skipped_file, rd.prepared.skipped)
     if rd.check:
         atomic_write_json(run.data_check_file, rd.check)
+    if ctx.soft is not None:  # a distilled student: its teacher and the soft labels
+        atomic_write_json(run.distill_file, ctx.soft.record)
+        ctx.soft.save(run.distill_targets_file)
     if write_summary:
         atomic_write_text(run.summary_file, model_summary(ctx.model, cfg.img_size) + "\n")
 

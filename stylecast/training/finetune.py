@@ -15,6 +15,7 @@ from torch import nn
 from stylecast.errors import ConfigError
 from stylecast.training.context import PhaseContext, epoch_line, epoch_row, evaluate_logits
 from stylecast.training.optim import block_groups, make_optimizer, param_groups, set_trainable
+from stylecast.training.soft import batch_pixels, distill_loss
 from stylecast.training.state import TrainState
 from stylecast.training.tensors import (
     amp_dtype,
@@ -32,7 +33,7 @@ def _epoch_batches(
     ctx: PhaseContext, state: TrainState, batch_size: int, drop_last: bool
 ) -> Iterator[np.ndarray]:
     """This epoch's index batches: shuffled, or a class-balanced draw with replacement."""
-    tr, y = ctx.train_idx, ctx.rd.y
+    tr, y = ctx.fit_idx, ctx.rd.y
     if ctx.cfg.balance == "sampler":
         p = 1.0 / np.bincount(y[tr])[y[tr]]
         order = state.np_rng.choice(tr, size=len(tr), replace=True, p=p / p.sum())
@@ -65,7 +66,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
     """
     cfg, rd, device, pg, dist = ctx.cfg, ctx.rd, ctx.device, ctx.progress, ctx.dist
     model = dist.sync_batchnorm(ctx.model, device)  # CUDA only; replaces layers in place
-    tr, va = ctx.train_idx, ctx.val_idx
+    tr, va = ctx.fit_idx, ctx.val_idx
     groups = block_groups(model)
     world = dist.world_size
     bs = min(cfg.batch_size, len(tr))
@@ -90,7 +91,12 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
     weight = ctx.loss_weight(device)
     weight_cpu = ctx.loss_weight()
     mean, std, fill = ctx.prep.mean, ctx.prep.std, ctx.prep.fill_value
-    y_all = torch.from_numpy(rd.y)
+    soft, extra = ctx.soft, ctx.soft.extra_pixels if ctx.soft is not None else None
+    # Extra unlabelled images (distillation) have no label: -1.
+    y_all = torch.from_numpy(
+        np.concatenate([rd.y, np.full(len(tr) - len(ctx.train_idx), -1, dtype=rd.y.dtype)])
+    )
+    teacher = None if ctx.teacher_logits is None else torch.from_numpy(ctx.teacher_logits)
     # fp16 autocast (CUDA without bf16) needs loss scaling; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(
         device.type,
@@ -120,7 +126,7 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
             n_batch = len(batch)
             rows = batch_rows(dist.rank, world)
             mine = batch[rows]
-            x = to_input(rd.prepared.pixels[mine], mean, std, device)
+            x = to_input(batch_pixels(rd.prepared.pixels, extra, mine), mean, std, device)
             yb = y_all[mine].to(device)
             if cfg.augment:
                 x = augment_batch(
@@ -133,13 +139,23 @@ def finetune_phase(ctx: PhaseContext, state: TrainState) -> None:
                 )
             with autocast_for(device, cfg.precision, training=True):
                 logits = net(x)
-            per_image = F.cross_entropy(
-                logits.float(),
-                yb,
-                weight=weight,
-                label_smoothing=cfg.label_smoothing,
-                reduction="none",
-            )
+            if soft is not None:
+                per_image = distill_loss(
+                    logits,
+                    teacher[mine].to(device),
+                    yb,
+                    temperature=soft.temperature,
+                    alpha=soft.alpha,
+                    label_smoothing=cfg.label_smoothing,
+                )
+            else:
+                per_image = F.cross_entropy(
+                    logits.float(),
+                    yb,
+                    weight=weight,
+                    label_smoothing=cfg.label_smoothing,
+                    reduction="none",
+                )
             # The batch's mean loss (weighted: over the class weights of the whole batch),
             # times world: DDP averages the ranks' gradients back to the batch's gradient.
             denom = float(n_batch if weight_cpu is None else weight_cpu[y_all[batch]].sum())
