@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "stylecast.cli.export",
     "stylecast.cli.palette",
     "stylecast.cli.serve",
+    "stylecast.cli.ensemble",
 )
 
 

@@ -88,6 +88,8 @@ def test_every_command_module_registers_its_commands() -> None:
         "compare",
         "data",
         "demo",
+        "distill",
+        "ensemble",
         "evaluate",
         "explain",
         "export",
