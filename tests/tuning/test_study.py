@@ -157,8 +157,10 @@ def test_a_fine_tuning_study_starts_from_the_defaults_within_its_budget(
     assert trial.intermediate_values[2] == metrics["val_accuracy"].iloc[3]
     # Before the study: one trial's time here and how many fit; after trial 0: measured.
     assert re.search(
-        r"one trial of the default configuration takes about \d+\.\d min here \(timed from a "
-        r"fine-tune epoch over \d+ images here\); about 1 trials fit in the 0 s budget",
+        r"one trial of the default configuration takes about \d+\.\d min here \(timed from "
+        r"\d warm fine-tune epochs over \d+ images and \d head epochs here, scaled to 2 epochs "
+        r"over \d+ train \+ \d+ val images; backbone features of \d+ images cached\); "
+        r"about 1 trials fit in the 0 s budget",
         err,
     ), err
     assert re.search(
