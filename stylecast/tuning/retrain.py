@@ -101,10 +101,13 @@ def retrain_best(
     cache: ImageCache,
     progress: bool,
     say: Callable[[str], None],
+    members: int = 1,
 ) -> tuple[Path, dict[str, Any], RetrainComparison | None]:
     """The retrained best run, its test metrics, and its comparison with the defaults.
 
-    Runs already there are reused; the comparison is written to ``OUT/retrain.json``.
+    ``members`` above 1 retrains both configurations as ensembles of that many members
+    (``OUT/best-trial-<n>-ensemble<N>/``, ``OUT/defaults-retrained-ensemble<N>/``). Runs
+    already there are reused; the comparison is written to ``OUT/retrain.json``.
     """
     number, best_cfg = res.best_number, res.best_config
     if number is None or best_cfg is None:
@@ -123,8 +126,14 @@ def retrain_best(
     merged = splits.assign(split=splits["split"].replace({"val": "train"}))
     atomic_write_text(res.out / MERGED_SPLITS, merged.to_csv(index=False))
     job = _Retrain(data, res.out / MERGED_SPLITS, cache, progress, say)
-    run = RunFolder(res.out / f"best-trial-{number}")
-    metrics = job.run(best_cfg, run, f"trial {number}'s configuration")
+    suffix = f"-ensemble{members}" if members > 1 else ""
+    what = f" as an ensemble of {members}" if members > 1 else ""
+    run = RunFolder(res.out / f"best-trial-{number}{suffix}")
+    metrics = job.run(
+        dataclasses.replace(best_cfg, ensemble=members),
+        run,
+        f"trial {number}'s configuration{what}",
+    )
     with contextlib.suppress(Exception):
         # Record where the configuration came from, beside the run's own run.json.
         info = run.info()
@@ -139,8 +148,13 @@ def retrain_best(
         if rule:
             comparison = dataclasses.replace(comparison, validation_best=res.best_number, rule=rule)
     else:
-        defaults = RunFolder(res.out / DEFAULTS_RUN)
-        job.run(res.defaults_config, defaults, "the default configuration", galleries=False)
+        defaults = RunFolder(res.out / f"{DEFAULTS_RUN}{suffix}")
+        job.run(
+            dataclasses.replace(res.defaults_config, ensemble=members),
+            defaults,
+            f"the default configuration{what}",
+            galleries=False,
+        )
         comparison = _compare(number, run.path, defaults.path)
     atomic_write_json(res.out / RETRAIN_JSON, comparison.to_dict())
     return run.path, metrics, comparison
@@ -165,17 +179,24 @@ class _Retrain:
         if run.evaluation_file.is_file() and run.model_file.is_file():
             self.say(f"{run.path} already holds {what} retrained; reusing it")
             return run.read_json_if_present(RunFolder.EVALUATION) or {}
-        if run.path.exists():  # an interrupted earlier retrain
-            shutil.rmtree(run.path)
-        self.say(f"retraining {what} on train+val into {run.path}")
-        train(
-            self.data,
-            cfg,
-            run.path,
-            progress=self.progress,
-            cache=self.cache,
-            splits_csv=self.merged_csv,
-        )
+        if run.is_trained():
+            self.say(f"{run.path} holds {what} retrained; evaluating it")
+        elif run.holds_run() and run.config_file.is_file():
+            # An interrupted retrain (of an ensemble: its finished members are kept).
+            self.say(f"continuing the interrupted retrain of {what} in {run.path}")
+            train(None, cfg, run.path, resume=True, progress=self.progress, cache=self.cache)
+        else:
+            if run.path.exists():  # a retrain killed before it wrote its configuration
+                shutil.rmtree(run.path)
+            self.say(f"retraining {what} on train+val into {run.path}")
+            train(
+                self.data,
+                cfg,
+                run.path,
+                progress=self.progress,
+                cache=self.cache,
+                splits_csv=self.merged_csv,
+            )
         # The one look at the test split: the configuration was chosen on validation alone.
         # A run that is only compared needs no galleries (Grad-CAM costs most of the time).
         ev_cfg = EvaluateConfig() if galleries else EvaluateConfig(gallery_size=0)

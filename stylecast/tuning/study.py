@@ -206,7 +206,15 @@ def _tune(
         raise ConfigError(
             "tuning needs a validation split to score trials: val_fraction must be above 0"
         )
-    fixed_keys = set(fixed) if fixed is not None else _fixed_by_default(base)
+    members = base.ensemble
+    if members > 1 and not cfg.retrain_best:
+        raise ConfigError(
+            f"--ensemble {members} in a study retrains the best configuration as an ensemble "
+            "of that many members: add --retrain-best (every trial trains one model)"
+        )
+    # Trials are single models; the retrained best (and defaults) are ensembles of `members`.
+    base = dataclasses.replace(base, ensemble=1)
+    fixed_keys = (set(fixed) if fixed is not None else _fixed_by_default(base)) - {"ensemble"}
     space, base = resolve_space(cfg.space, base, fixed_keys)
     out = Path(out) if out is not None else _default_out(data)
     url = resolve_storage(cfg.storage, out, cfg.workers)
@@ -346,7 +354,7 @@ def _tune(
         from stylecast.tuning.retrain import retrain_best
 
         run, metrics, comparison = retrain_best(
-            data, result, cache=cache, progress=progress, say=say
+            data, result, cache=cache, progress=progress, say=say, members=members
         )
         result = dataclasses.replace(
             result,

@@ -21,13 +21,10 @@ def _accuracy(run: Path) -> float:
     return float(json.loads((run / "evaluation.json").read_text())["accuracy"])
 
 
-def test_the_best_is_tested_against_the_defaults_with_mcnemar(
-    lookbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tuning_cache: ImageCache
-) -> None:
-    from stylecast.tuning.retrain import retrain_best
-    from stylecast.tuning.study import tune
-
-    # Galleries (Grad-CAM) are what evaluation spends most on, and nothing here reads them.
+@pytest.fixture
+def quick_evaluate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluation without galleries and bootstrap: Grad-CAM is what evaluation spends most
+    on, and nothing here reads it."""
     real_evaluate = stylecast.evaluation.evaluate
 
     def evaluate(run, data=None, cfg=None, **kw):  # noqa: ANN001, ANN202 - a test double
@@ -35,6 +32,14 @@ def test_the_best_is_tested_against_the_defaults_with_mcnemar(
         return real_evaluate(run, data, cfg, **kw)
 
     monkeypatch.setattr(stylecast.evaluation, "evaluate", evaluate)
+
+
+@pytest.mark.usefixtures("quick_evaluate")
+def test_the_best_is_tested_against_the_defaults_with_mcnemar(
+    lookbook: Path, tmp_path: Path, tuning_cache: ImageCache
+) -> None:
+    from stylecast.tuning.retrain import retrain_best
+    from stylecast.tuning.study import tune
 
     out, cache = tmp_path / "study", tuning_cache
     res = tune(
@@ -138,3 +143,34 @@ def test_the_one_standard_error_rule_keeps_the_defaults_only_within_noise() -> N
     assert within_noise(result(0.84, 0.84, best_number=0), 537) == ""  # the defaults won
     assert within_noise(result(0.3, 0.31, metric="val_loss"), 537) == ""
     assert within_noise(result(0.84, 0.83, defaults_value=None), 537) == ""  # no baseline
+
+
+@pytest.mark.usefixtures("quick_evaluate")
+def test_the_best_configuration_is_retrained_as_an_ensemble(
+    lookbook: Path, tmp_path: Path, tuning_cache: ImageCache
+) -> None:
+    from stylecast.errors import ConfigError
+    from stylecast.run import RunFolder
+    from stylecast.tuning.study import tune
+
+    base = dataclasses.replace(base_config(), ensemble=2)
+    with pytest.raises(ConfigError, match="add --retrain-best"):
+        tune(lookbook, TuneConfig(trials=1, space="head"), base, tmp_path / "x", progress=False)
+    out = tmp_path / "study"
+    res = tune(
+        lookbook,
+        TuneConfig(trials=1, space="head", sampler_seed=0, retrain_best=True),
+        base,
+        out,
+        progress=False,
+        cache=tuning_cache,
+    )
+    # The trial was one model; the retrained best (the defaults here) is an ensemble of 2.
+    assert res.defaults_config.ensemble == 1
+    assert res.retrained_run == out / "best-trial-0-ensemble2"
+    info = RunFolder(res.retrained_run).model_info()
+    assert len(info.members) == 2
+    assert res.test_metrics["ensemble"]["n_members"] == 2
+    # Retrained on train + val: no validation split chooses the best member (member 0 is).
+    assert all(r["val_accuracy"] is None for r in res.test_metrics["ensemble"]["members"])
+    assert res.test_metrics["ensemble"]["best_member"] == 0
