@@ -8,6 +8,7 @@ its own copy (``copytree`` keeps mtimes, so the galleries stay fresh).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,47 +27,55 @@ TRAIN_KW = {
 }
 
 
+def _fresh_copy(
+    tmp_path_factory: pytest.TempPathFactory, key: str, make: Callable[[Path], None]
+) -> Path:
+    """A fresh copy of the session's run ``key``, made by ``make(folder)`` the first time."""
+    if key not in _BASE:
+        base = tmp_path_factory.mktemp(f"{key}-base") / "run"
+        make(base)
+        _BASE[key] = base
+    copy = tmp_path_factory.mktemp(key) / "run"
+    shutil.copytree(_BASE[key], copy)
+    return copy
+
+
+def _evaluate(run: Path) -> None:
+    # From the modules: once stylecast.evaluation.scoring (the module) is imported, the package
+    # attribute of that name is the module, not the function.
+    from stylecast.config import EvaluateConfig
+    from stylecast.evaluation.scoring import evaluate
+
+    evaluate(run, cfg=EvaluateConfig(n_bootstrap=200), progress=False)
+
+
+def _train(lookbook: Path, run: Path, **kw: object) -> None:
+    from stylecast.config import TrainConfig
+    from stylecast.training.engine import train
+
+    train(lookbook, TrainConfig(**TRAIN_KW, **kw), out=run, progress=False)
+
+
 def evaluated_run(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
     """A fresh copy of the session's trained + evaluated run on the lookbook fixture."""
-    if "run" not in _BASE:
-        # From the modules: once stylecast.evaluation.scoring (the module) is imported, the package
-        # attribute of that name is the module, not the function.
-        from stylecast.config import EvaluateConfig, TrainConfig
-        from stylecast.evaluation.scoring import evaluate
-        from stylecast.training.engine import train
 
-        base = tmp_path_factory.mktemp("insight-base") / "run"
-        train(lookbook, TrainConfig(**TRAIN_KW), out=base, progress=False)
-        evaluate(base, cfg=EvaluateConfig(n_bootstrap=200), progress=False)
-        _BASE["run"] = base
-    copy = tmp_path_factory.mktemp("insight") / "run"
-    shutil.copytree(_BASE["run"], copy)
-    return copy
+    def make(run: Path) -> None:
+        _train(lookbook, run)
+        _evaluate(run)
+
+    return _fresh_copy(tmp_path_factory, "insight", make)
 
 
 def trained_ensemble(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
     """A fresh copy of the session's ensemble of 3 (trained, not evaluated) on the lookbook."""
-    if "ensemble" not in _BASE:
-        from stylecast.config import TrainConfig
-        from stylecast.training.engine import train
-
-        base = tmp_path_factory.mktemp("ensemble-base") / "ens"
-        train(lookbook, TrainConfig(ensemble=3, **TRAIN_KW), out=base, progress=False)
-        _BASE["ensemble"] = base
-    copy = tmp_path_factory.mktemp("ensemble") / "ens"
-    shutil.copytree(_BASE["ensemble"], copy)
-    return copy
+    return _fresh_copy(tmp_path_factory, "ensemble", lambda run: _train(lookbook, run, ensemble=3))
 
 
 def evaluated_ensemble(tmp_path_factory: pytest.TempPathFactory, lookbook: Path) -> Path:
     """A fresh copy of the session's ensemble of 3, evaluated on its test split."""
-    if "ensemble-evaluated" not in _BASE:
-        from stylecast.config import EvaluateConfig
-        from stylecast.evaluation.scoring import evaluate
 
-        base = trained_ensemble(tmp_path_factory, lookbook)
-        evaluate(base, cfg=EvaluateConfig(n_bootstrap=200), progress=False)
-        _BASE["ensemble-evaluated"] = base
-    copy = tmp_path_factory.mktemp("ensemble-ev") / "ens"
-    shutil.copytree(_BASE["ensemble-evaluated"], copy)
-    return copy
+    def make(run: Path) -> None:
+        shutil.copytree(trained_ensemble(tmp_path_factory, lookbook), run)
+        _evaluate(run)
+
+    return _fresh_copy(tmp_path_factory, "ensemble-evaluated", make)

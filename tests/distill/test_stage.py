@@ -54,8 +54,17 @@ def test_a_student_learns_from_the_ensemble_and_extra_images(
     for p in [*unlabelled.iterdir(), *map(Path, test_images[:3])]:
         shutil.copy2(p, extra / p.name)
     out = tmp_path / "student"
-    res = run_cli("distill", str(teacher), str(extra), "--out", str(out), "--temperature", "3",
-                  "--alpha", "0.5")
+    res = run_cli(
+        "distill",
+        str(teacher),
+        str(extra),
+        "--out",
+        str(out),
+        "--temperature",
+        "3",
+        "--alpha",
+        "0.5",
+    )
     assert res.returncode == 0, res.stderr
     student = RunFolder(out)
     info = student.model_info()

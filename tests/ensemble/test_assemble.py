@@ -24,17 +24,29 @@ def runs(lookbook: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     train(lookbook, TrainConfig(**TRAIN_KW), out=a, progress=False)
     splits = RunFolder(a).splits_file
     b = root / "b"
-    train(lookbook, TrainConfig(**{**TRAIN_KW, "seed": 5, "head_epochs": 16}), out=b,
-          progress=False, splits_csv=splits)
+    train(
+        lookbook,
+        TrainConfig(**{**TRAIN_KW, "seed": 5, "head_epochs": 16}),
+        out=b,
+        progress=False,
+        splits_csv=splits,
+    )
     small = root / "small"
-    train(lookbook, TrainConfig(**{**TRAIN_KW, "img_size": 40}), out=small, progress=False,
-          splits_csv=splits)
+    train(
+        lookbook,
+        TrainConfig(**{**TRAIN_KW, "img_size": 40}),
+        out=small,
+        progress=False,
+        splits_csv=splits,
+    )
     other = root / "other"
     train(lookbook, TrainConfig(**{**TRAIN_KW, "seed": 3}), out=other, progress=False)
     return {"a": a, "b": b, "small": small, "other": other}
 
 
-def test_runs_on_one_split_become_an_evaluated_ensemble(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_runs_on_one_split_become_an_evaluated_ensemble(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "ens"
     res = run_cli("ensemble", str(runs["a"]), str(runs["b"]), "--out", str(out))
     assert res.returncode == 0, res.stderr

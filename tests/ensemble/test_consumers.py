@@ -28,8 +28,9 @@ def exported(ens: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     copy = tmp_path_factory.mktemp("ens-export") / "ens"
     shutil.copytree(ens, copy)
-    export_run(copy, ExportConfig(int8=True, max_int8_loss=100.0, calibration_images=16),
-               progress=False)
+    export_run(
+        copy, ExportConfig(int8=True, max_int8_loss=100.0, calibration_images=16), progress=False
+    )
     return copy
 
 
@@ -37,8 +38,16 @@ def test_predict_writes_one_row_per_image_with_the_members_disagreement(
     ens: Path, lookbook: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "preds.csv"
-    res = run_cli("predict", str(ens), str(lookbook / "manifest.csv"), "--out", str(out),
-                  "--backend", "torch", "--quiet")
+    res = run_cli(
+        "predict",
+        str(ens),
+        str(lookbook / "manifest.csv"),
+        "--out",
+        str(out),
+        "--backend",
+        "torch",
+        "--quiet",
+    )
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(out)
     n_images = len(pd.read_csv(lookbook / "manifest.csv"))
@@ -53,15 +62,16 @@ def test_predict_writes_one_row_per_image_with_the_members_disagreement(
 
 
 def test_predictor_and_predict_batch_agree(ens: Path, lookbook: Path) -> None:
-    from stylecast.inference import Predictor, PredictOptions, predict_batch
+    from stylecast.inference import PredictOptions, Predictor, predict_batch
 
     photos = sorted((lookbook / "SpringSummer").glob("*.jpg"))[:5]
     p = Predictor.from_run(ens, backend="torch")
     proba, spread = p.predict_proba_members(photos)
     assert spread.shape == (5, 2)
     np.testing.assert_allclose(proba, p.predict_proba(photos), atol=1e-6)
-    batch = predict_batch(ens, photos, PredictOptions(backend="torch", shift_check=False,
-                                                      progress=False))
+    batch = predict_batch(
+        ens, photos, PredictOptions(backend="torch", shift_check=False, progress=False)
+    )
     np.testing.assert_allclose(batch.table["p_SpringSummer"], proba[:, 1], atol=1e-5)
     np.testing.assert_allclose(batch.table["disagreement"], spread[:, 0], atol=1e-4)
 
@@ -100,8 +110,9 @@ def test_refitting_member_temperatures_does_not_stale_the_export(exported: Path)
     members = list(info.members)
     import dataclasses
 
-    members[1] = dataclasses.replace(members[1], weights_digest=weights_digest(RunFolder(
-        exported / "members" / "1")))
+    members[1] = dataclasses.replace(
+        members[1], weights_digest=weights_digest(RunFolder(exported / "members" / "1"))
+    )
     RunFolder(exported).write_model_info(dataclasses.replace(info, members=tuple(members)))
     status = export_status(exported)
     assert not status.usable and "other weights" in status.stale
