@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -55,3 +57,11 @@ def machine_line() -> str:
     )
     print(f"machine: {line}")
     return line
+
+
+def runs_root(stack: contextlib.ExitStack, runs: str | None) -> Path:
+    """Where a benchmark keeps its runs: ``--runs DIR`` (kept, reused) or a temporary folder
+    that ``stack`` removes."""
+    root = Path(runs) if runs else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    root.mkdir(parents=True, exist_ok=True)
+    return root

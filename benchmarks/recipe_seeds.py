@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _doc import machine_line, require, write_section  # noqa: E402
+from _doc import machine_line, require, runs_root, write_section  # noqa: E402
 from accuracy import _variant_config, mcnemar_p  # noqa: E402
 
 from stylecast import TrainConfig, evaluate, train  # noqa: E402
@@ -99,12 +98,7 @@ def main() -> None:
     machine = machine_line()
     results: dict[tuple[str, int], dict] = {}
     with contextlib.ExitStack() as stack:
-        root = (
-            Path(args.runs)
-            if args.runs
-            else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        )
-        root.mkdir(parents=True, exist_ok=True)
+        root = runs_root(stack, args.runs)
         splits: Path | None = None
         for seed in args.seeds:
             for name, cfg in plan:
