@@ -21,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,26 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.splitlines()[0].split())
 
 
+# Workers that open one new database at once all create its tables; PostgreSQL lets one
+# win and fails the others with a duplicate key on its catalogue (pg_type) or "already
+# exists". Opened again a moment later, the tables are there and creating them is a no-op.
+CREATION_RACE = ("duplicate key value violates unique constraint", "already exists")
+CREATION_TRIES = 5
+
+
+def _retry_creation_race(open_once: Callable[[], Any], pause: float = 0.5) -> Any:
+    """``open_once()``, again (up to CREATION_TRIES times) while it loses a creation race."""
+    for attempt in range(CREATION_TRIES):
+        try:
+            return open_once()
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many error types
+            lost = any(text in _one_line(exc) for text in CREATION_RACE)
+            if not lost or attempt == CREATION_TRIES - 1:
+                raise
+            time.sleep(pause * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
 def open_storage(
     url: str,
     *,
@@ -167,7 +189,8 @@ def open_storage(
                     "PostgreSQL storage needs psycopg 3: pip install 'stylecast[postgres]'"
                 ) from None
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    try:
+
+    def rdb() -> Any:
         with warnings.catch_warnings():
             # heartbeat_interval is marked experimental in Optuna; it is what we need.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -180,6 +203,9 @@ def open_storage(
                     stale_trial_callback(max_retry) if heartbeat_interval else None
                 ),
             )
+
+    try:
+        return _retry_creation_race(rdb)
     except ImportError as exc:
         raise MissingDependencyError(
             f"the storage {shown} needs a database driver that is not installed ({exc})"
