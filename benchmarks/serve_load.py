@@ -1,25 +1,29 @@
-"""A bounded load test of ``stylecast serve`` on 127.0.0.1: requests/s, p50/p99 latency, errors.
+"""``stylecast serve`` under load on 127.0.0.1, with and without dynamic batching.
 
-The server runs as a user starts it (``python -m stylecast serve RUN``, its own process) on a
-free port of 127.0.0.1; the client sends exactly ``--requests`` requests (one photo each,
-palette included as the page asks, Grad-CAM with ``--cam``) with ``--concurrency`` in flight,
-after ``--warmup`` untimed ones, then stops the server: nothing runs on after the report.
+Two servers run as a user starts them (``python -m stylecast serve RUN``, each its own
+process, the same run and backend): one analyses each request on its own (``--max-batch
+1``, the server as it was before batching), the other batches (``--max-batch 32``, the
+default). The client (benchmarks/_load.py: keep-alive connections, requests prebuilt as
+bytes) sends a fixed number of one-photo requests at concurrency 1, 8, 32 and 64, palette off
+(``?palette=0``) and on, taking the two servers in turn for each cell, after untimed warm-up
+requests; then both servers are stopped. Per cell: requests/s, p50 and p99 latency, errors.
+Before that, in this process: what each step costs per image (decoding, the model alone at
+batch 1 and at batch 32, the palette, Grad-CAM).
+
 The photos are a generated lookbook (96x128 JPEGs). Without ``--run`` a small run is trained
-first in a temporary folder (head mode on 24 lookbook images per season, 128 px).
+first in a temporary folder (head mode on 24 lookbook images per season, 128 px); with
+``--backend onnx`` it is exported first, so both servers run ONNX Runtime.
 
-The baseline, in the same run: the run's ``Predictor`` in this process on the same photos,
-one at a time (the model's own time, without HTTP, decoding or palette). Target: 0 errors.
+Targets: at concurrency 32, palette off, batched >= 5x the requests/s of one by one, with
+p99 <= 150 ms and 0 errors; at concurrency 1, batched p50 within 10% of one by one.
 
-Usage:  python benchmarks/serve_load.py [--run RUN] [--requests 200] [--concurrency 8]
-        [--cam] [--workers 1] [--write-doc]
+Usage:  python benchmarks/serve_load.py [--run RUN] [--requests 400] [--backend auto]
+        [--concurrency 1 8 32 64] [--write-doc]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,12 +36,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from _doc import machine_line, write_section  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _load import (  # noqa: E402
+    Request,
+    free_port,
+    multipart_request,
+    run_load,
+    start_server,
+    stop_server,
+)
 
 
 def _tiny_run(root: Path, lookbook: Path) -> Path:
@@ -52,83 +58,68 @@ def _tiny_run(root: Path, lookbook: Path) -> Path:
     return run
 
 
-def _start(run: Path, port: int, args: argparse.Namespace) -> subprocess.Popen:
-    import httpx
-
-    command = [sys.executable, "-m", "stylecast", "serve", str(run), "--port", str(port)]
-    command += ["--quiet", "--workers", str(args.workers), "--queue", str(2 * args.concurrency)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"error: the server stopped: {proc.stderr.read().strip()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("error: the server did not answer /healthz within 300 s")
-
-
-async def _load(url: str, photos: list[tuple[str, bytes]], n: int, concurrency: int) -> dict:
-    """``n`` requests, ``concurrency`` at a time: latencies (s) and the errors met."""
-    import httpx
-
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    next_index = 0
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal next_index
-        while next_index < n:
-            i = next_index
-            next_index += 1
-            name, data = photos[i % len(photos)]
-            start = time.perf_counter()
-            try:
-                res = await client.post(url, files=[("file", (name, data, "image/jpeg"))])
-                ok = res.status_code == 200 and len(res.json()["results"]) == 1
-                key = None if ok else f"HTTP {res.status_code}"
-            except httpx.HTTPError as exc:
-                key = type(exc).__name__
-            latencies.append(time.perf_counter() - start)
-            if key:
-                errors[key] = errors.get(key, 0) + 1
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
-    return {"latencies": np.array(latencies), "errors": errors, "seconds": seconds}
-
-
-def _baseline(run: Path, paths: list[Path], repeats: int) -> np.ndarray:
-    """Seconds per image of the run's Predictor in this process, one image at a time."""
-    from stylecast.inference import Predictor
-
-    predictor = Predictor.from_run(run)
-    predictor.predict_proba(paths[:1])  # warm-up
+def _median_ms(fn, repeats: int) -> float:  # noqa: ANN001
+    fn()  # warm
     times = []
-    for i in range(repeats):
+    for _ in range(repeats):
         start = time.perf_counter()
-        predictor.predict_proba([paths[i % len(paths)]])
+        fn()
         times.append(time.perf_counter() - start)
-    return np.array(times)
+    return float(np.median(times) * 1000)
+
+
+def _costs(run: Path, photos: list[tuple[str, bytes]], backend: str) -> dict[str, float]:
+    """Milliseconds per image of each step, in this process."""
+    from stylecast.serve import ServeSettings
+    from stylecast.serve.images import decode, sniff
+    from stylecast.serve.service import ModelService
+    from stylecast.serve.upload import Upload
+
+    settings = ServeSettings(backend=backend)
+    service = ModelService.load(run, settings)
+    uploads = [Upload(name, data) for name, data in photos[:32]]
+    headers = [sniff(u, settings) for u in uploads]
+    images = [decode(u, h) for u, h in zip(uploads, headers, strict=True)]
+    items = service.prepare(images)
+    n = len(images)
+    return {
+        "decode and letterbox": _median_ms(
+            lambda: service.prepare([decode(u, h) for u, h in zip(uploads, headers)]), 5
+        )
+        / n,
+        "model, batch of 1": _median_ms(lambda: service.classify(items[:1]), 30),
+        f"model, batch of {n}": _median_ms(lambda: service.classify(items), 10) / n,
+        "palette": _median_ms(lambda: [service.palette(d) for d in images[:8]], 3) / 8,
+        "Grad-CAM": _median_ms(lambda: [service.cam(d, 0) for d in images[:4]], 3) / 4,
+    }
+
+
+def _cell(port: int, raws: list[bytes], n: int, concurrency: int, warmup: int) -> dict:
+    warm = [Request("ok", raws[i % len(raws)]) for i in range(warmup)]
+    run_load(port, warm, min(concurrency, warmup))
+    result = run_load(port, [Request("ok", raws[i % len(raws)]) for i in range(n)], concurrency)
+    lat = result.of("ok") * 1000
+    statuses = result.statuses.get("ok", {})
+    errors = sum(c for s, c in statuses.items() if s != 200) + sum(result.failures.values())
+    return {
+        "rps": n / result.seconds,
+        "p50": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
+        "p99": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
+        "errors": errors,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, help="a trained run (default: train a small one)")
-    ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--warmup", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=1, help="the server's inference threads")
-    ap.add_argument("--cam", action="store_true", help="ask for Grad-CAM in every request")
+    ap.add_argument("--requests", type=int, default=400, help="timed requests per cell")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    ap.add_argument("--max-batch", type=int, default=32, help="the batching server's")
+    ap.add_argument("--max-wait-ms", type=float, default=5.0, help="the batching server's")
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     ap.add_argument("--write-doc", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
-    if args.requests < 1 or args.concurrency < 1:
+    if args.requests < 1 or min(args.concurrency) < 1:
         raise SystemExit("error: --requests and --concurrency must be at least 1")
     from stylecast.demo import make_lookbook
 
@@ -136,48 +127,98 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stylecast-serve-load-") as tmp:
         lookbook = Path(tmp) / "lookbook"
         make_lookbook(lookbook, 24, seed=3)
-        paths = sorted(lookbook.glob("*/*.jpg"))
-        photos = [(p.name, p.read_bytes()) for p in paths]
+        photos = [(p.name, p.read_bytes()) for p in sorted(lookbook.glob("*/*.jpg"))]
         run = args.run or _tiny_run(Path(tmp), lookbook)
-        port = _free_port()
-        proc = _start(run, port, args)
+        if args.backend == "onnx" and not (run / "model.onnx").is_file():
+            subprocess.run(
+                [sys.executable, "-m", "stylecast", "export", str(run), "--quiet"], check=True
+            )
+        costs = _costs(run, photos, args.backend)
+        queue = str(2 * max(args.concurrency))
+        modes = {"one by one": "1", "batched": str(args.max_batch)}
+        ports = {mode: free_port() for mode in modes}
+        servers = {}
         try:
-            query = "?cam=1" if args.cam else ""
-            url = f"http://127.0.0.1:{port}/api/predict{query}"
-            asyncio.run(_load(url, photos, args.warmup, min(args.concurrency, args.warmup)))
-            result = asyncio.run(_load(url, photos, args.requests, args.concurrency))
+            for mode, batch in modes.items():
+                flags = ["--queue", queue, "--max-batch", batch, "--backend", args.backend]
+                flags += ["--max-wait-ms", str(args.max_wait_ms)]
+                servers[mode] = start_server(run, ports[mode], *flags)
+            cells = {}
+            for palette in ("off", "on"):
+                query = "" if palette == "on" else "?palette=0"
+                raws = {
+                    mode: [multipart_request(port, f"/api/predict{query}", [p]) for p in photos]
+                    for mode, port in ports.items()
+                }
+                for c in args.concurrency:
+                    for mode in modes:  # in turn, so drift of the machine hits both alike
+                        cells[mode, palette, c] = _cell(
+                            ports[mode], raws[mode], args.requests, c, warmup=max(16, 2 * c)
+                        )
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-        base = _baseline(run, paths, repeats=min(50, args.requests))
-    lat = result["latencies"] * 1000
-    n_err = sum(result["errors"].values())
-    rps = args.requests / result["seconds"]
-    p50, p99 = np.percentile(lat, 50), np.percentile(lat, 99)
-    base_p50 = float(np.median(base) * 1000)
-    lines = [
-        f"requests {args.requests} at concurrency {args.concurrency} ({args.workers} worker; "
-        f"palette{', Grad-CAM' if args.cam else ''}): {rps:.1f} requests/s, "
-        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, errors {n_err}"
-        + (f" {result['errors']}" if n_err else ""),
-        f"baseline: the Predictor in-process, one image at a time: p50 {base_p50:.1f} ms "
-        f"({1000 / base_p50:.0f} images/s)",
-        f"target 0 errors: {'met' if n_err == 0 else 'MISSED'}",
-    ]
+            for proc in servers.values():
+                stop_server(proc)
+    _report(args, machine, run, costs, cells)
+
+
+def _report(args, machine: str, run: Path, costs: dict, cells: dict) -> None:  # noqa: ANN001
+    lines = ["per image, in-process: " + ", ".join(f"{k} {v:.1f} ms" for k, v in costs.items())]
+    lines.append("")
+    lines.append("mode        palette  clients  requests/s  p50 ms  p99 ms  errors")
+    for (mode, palette, c), r in cells.items():
+        lines.append(
+            f"{mode:<11} {palette:<8} {c:>7}  {r['rps']:>10.1f}  {r['p50']:>6.1f}  "
+            f"{r['p99']:>6.1f}  {r['errors']:>6}"
+        )
+    lines.append("")
+    verdicts = []
+    if 32 in args.concurrency:
+        one, batched = cells["one by one", "off", 32], cells["batched", "off", 32]
+        ratio = batched["rps"] / one["rps"]
+        met = ratio >= 5 and batched["p99"] <= 150 and batched["errors"] == 0
+        verdicts.append(
+            f"concurrency 32, palette off: batched {batched['rps']:.1f} requests/s = "
+            f"{ratio:.2f}x one by one ({one['rps']:.1f}), p99 {batched['p99']:.0f} ms, "
+            f"errors {batched['errors']}; target >= 5x, p99 <= 150 ms, 0 errors: "
+            + ("met" if met else "MISSED")
+        )
+    if 1 in args.concurrency:
+        for palette in ("off", "on"):
+            one, batched = cells["one by one", palette, 1], cells["batched", palette, 1]
+            ratio = batched["p50"] / one["p50"]
+            verdicts.append(
+                f"concurrency 1, palette {palette}: batched p50 {batched['p50']:.1f} ms = "
+                f"{ratio:.2f}x one by one ({one['p50']:.1f} ms); target <= 1.10x: "
+                + ("met" if ratio <= 1.10 else "MISSED")
+            )
+    total_errors = sum(r["errors"] for r in cells.values())
+    verdicts.append(f"errors in all cells: {total_errors}")
+    lines += verdicts
     print("\n".join(lines))
     if args.write_doc:
-        cmd = f"nice -n 19 python benchmarks/serve_load.py --requests {args.requests} "
-        cmd += f"--concurrency {args.concurrency}" + (" --cam" if args.cam else "")
+        cmd = f"python benchmarks/serve_load.py --requests {args.requests}"
+        cmd += f" --backend {args.backend}" if args.backend != "auto" else ""
         cmd += f" --run {args.run}" if args.run else ""
         body = (
-            "`stylecast serve` under a bounded load on 127.0.0.1: the server in its own process, "
-            "a fixed number of one-photo requests (96x128 lookbook JPEGs, palette included as "
-            "the page asks) at a fixed concurrency, then the server is stopped. The baseline is "
-            "the same run's `Predictor` in-process, one image at a time. Target: 0 errors.\n\n"
-            f"Machine: {machine} (shared with other work while measured).\n"
-            f"Command: `{cmd} --write-doc`\n\n```text\n" + "\n".join(lines) + "\n```\n\n"
-            f"A run folder: `{os.path.basename(str(run))}` "
-            + ("(given)." if args.run else "(trained by the script: head mode, 128 px).")
+            "`stylecast serve` under load on 127.0.0.1, with and without dynamic batching "
+            "(docs/serve.md): two servers on the same run, one analysing each request on its "
+            "own (`--max-batch 1`, the server as it was before batching), one batching "
+            f"(`--max-batch {args.max_batch} --max-wait-ms {args.max_wait_ms:g}`); "
+            f"{args.requests} timed one-photo requests per cell (96x128 lookbook JPEGs), the "
+            "two servers taken in turn for each cell, palette off (`?palette=0`) and on. The "
+            "client keeps its connections open and sends prebuilt requests "
+            "(benchmarks/_load.py), so that it takes little of the 2 cores from the servers. "
+            "Targets: at concurrency 32 without palette, batched >= 5x the requests/s of one "
+            "by one with p99 <= 150 ms and 0 errors; at concurrency 1, p50 within 10%.\n\n"
+            f"Machine: {machine}.\nCommand: `{cmd} --write-doc`\n\n```text\n"
+            + "\n".join(lines)
+            + "\n```\n\n"
+            + (
+                f"A run folder: `{run.name}` (given)."
+                if args.run
+                else "A run folder trained by the script: head mode, 128 px, "
+                f"backend `{args.backend}`."
+            )
         )
         print(f"wrote {write_section('Serving', body)}")
 

@@ -47,14 +47,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-files", type=int, default=8, metavar="N", help="images per request (default: 8)"
     )
     p.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="inference threads (default: 1)"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads running the model (batches, or requests with --max-batch 1; default: 1)",
     )
     p.add_argument(
         "--queue",
         type=int,
-        default=16,
+        default=64,
         metavar="N",
-        help="requests that may wait for a worker; beyond them 503 (default: 16)",
+        help="requests that may wait for the model; beyond them 503 (default: 64)",
+    )
+    p.add_argument(
+        "--max-batch",
+        type=int,
+        default=32,
+        metavar="N",
+        help="images of all clients classified in one forward pass; 1 analyses each request "
+        "on its own (default: 32)",
+    )
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=5.0,
+        metavar="MS",
+        help="how long a batch short of --max-batch may wait for requests already on their "
+        "way; a lone request never waits (default: 5)",
     )
     p.add_argument(
         "--timeout",
@@ -85,6 +105,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_files=args.max_files,
         workers=args.workers,
         queue=args.queue,
+        max_batch=args.max_batch,
+        max_wait_ms=args.max_wait_ms,
         timeout=args.timeout,
         api_key=ServeSettings.key_from_env(args.api_key),
         backend=args.backend,

@@ -63,7 +63,11 @@ class Predictor:
         model, info = load_model(run)
         return cls(model, info, onnx_engine(run, backend), resolve_device(device))
 
-    def _pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
+    def pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
+        """The model's input: each image letterboxed to ``img_size``, ``(N, S, S, 3)`` uint8.
+
+        Split from :meth:`proba_of_pixels` so that a server can prepare each request's images
+        in its own thread and run the model once over many requests (stylecast.serve)."""
         size, fill = self.prep.img_size, self.prep.fill
         arrays = []
         for im in images:
@@ -91,7 +95,12 @@ class Predictor:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(logits (N, C), member logits (N, M, C) or None)`` in one pass: an ensemble's
         logits are its members' combined at their temperatures."""
-        pixels = self._pixels(list(images))
+        return self.scores_of_pixels(self.pixels(list(images)), batch_size)
+
+    def scores_of_pixels(
+        self, pixels: np.ndarray, batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`scores` of images already through :meth:`pixels`."""
         c = len(self.classes_)
         if self.info.is_ensemble:
             from stylecast.ensemble import combine_logits
@@ -134,7 +143,13 @@ class Predictor:
         """Calibrated probabilities ``(N, C)``, and an ensemble's members' disagreement
         ``(N, 2)``: the share of members whose top class is another, and the spread of their
         probability of the predicted class (None for one model)."""
-        logits, members = self.scores(images, batch_size)
+        return self.proba_of_pixels(self.pixels(list(images)), batch_size)
+
+    def proba_of_pixels(
+        self, pixels: np.ndarray, batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`predict_proba_members` of images already through :meth:`pixels`."""
+        logits, members = self.scores_of_pixels(pixels, batch_size)
         proba = softmax(logits, self.temperature) if len(logits) else logits
         if members is None:
             return proba, None

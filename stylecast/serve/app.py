@@ -46,6 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised by tests/serve with t
     ) from None
 
 from stylecast import __version__
+from stylecast.serve.batching import BatchedAnalysis, prep_threads
 from stylecast.serve.images import decode, sniff
 from stylecast.serve.problems import ApiError, error_body
 from stylecast.serve.schema import ErrorAnswer, Health, ModelCard, PredictAnswer
@@ -217,7 +218,13 @@ def create_app(
         service = ModelService.load(run, settings)
     else:
         service = ModelService(run, predictor, settings)
-    work = InferenceQueue(settings.workers, settings.queue, settings.timeout)
+    batching = BatchedAnalysis(service, settings) if settings.batching else None
+    work = InferenceQueue(
+        settings.workers,
+        settings.queue,
+        settings.timeout,
+        threads=prep_threads() if batching else None,
+    )
     html = page_html()
     csp = _csp(html)
 
@@ -225,6 +232,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> Any:
         yield
         work.close()
+        if batching:
+            batching.close()
 
     app = FastAPI(
         title="stylecast",
@@ -236,6 +245,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service, app.state.queue, app.state.settings = service, work, settings
+    app.state.batching = batching
     app.add_middleware(_SecurityHeaders)
     _install_error_handlers(app)
     keyed = [Depends(_key_checker(settings))]
@@ -254,7 +264,7 @@ def create_app(
         return {
             "status": "ok",
             "api_key_required": settings.api_key is not None,
-            "queue": work.stats(),
+            "queue": {**work.stats(), **(batching.stats() if batching else {})},
         }
 
     @app.get("/api/model", response_model=ModelCard, dependencies=keyed, tags=["model"])
@@ -280,12 +290,17 @@ def create_app(
         uploads = await _read(request, settings)
         headers = [sniff(u, settings) for u in uploads]  # header only: cheap, on the loop
         start = time.perf_counter()
+        if batching:
+            results = await work.run_stages(
+                lambda stages: batching.analyse(stages, uploads, headers, palette, cam)
+            )
+        else:
 
-        def job() -> list[dict[str, Any]]:
-            images = [decode(u, h) for u, h in zip(uploads, headers, strict=True)]
-            return service.analyse(images, palette=palette, cam=cam)
+            def job() -> list[dict[str, Any]]:
+                images = [decode(u, h) for u, h in zip(uploads, headers, strict=True)]
+                return service.analyse(images, palette=palette, cam=cam)
 
-        results = await work.run(job)
+            results = await work.run(job)
         return {
             "model": service.card["model"]["name"],
             "classes": service.classes,

@@ -71,24 +71,51 @@ class ModelService:
 
         return cls(run, Predictor.from_run(run, settings.backend, settings.device), settings)
 
-    # -- per request -------------------------------------------------------------------
+    # -- per request ----------------------------------------------------------------------
     def analyse(
         self, images: Sequence[Decoded], *, palette: bool = True, cam: bool = False
     ) -> list[dict[str, Any]]:
-        """One result per image: probabilities, predicted class, palette, optional CAM."""
+        """One result per image: probabilities, predicted class, palette, optional CAM
+        (everything in this thread; a batching server runs the same pieces apart)."""
+        rows = self.classify(self.prepare(images))
+        palettes = [self.palette(d) for d in images] if palette else None
+        cams = [self.cam(d, int(r[0].argmax())) for d, r in zip(images, rows)] if cam else None
+        return self.results(images, rows, palettes, cams)
+
+    def prepare(self, images: Sequence[Decoded]) -> list[Any]:
+        """What the model takes of each image: letterboxed pixels when the predictor can
+        start from them (so a batch is one stack of arrays), else the image itself."""
+        if hasattr(self.predictor, "pixels") and hasattr(self.predictor, "proba_of_pixels"):
+            return list(self.predictor.pixels([d.rgb for d in images]))
+        return [d.rgb for d in images]
+
+    def classify(self, items: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """``(probabilities (C,), ensemble disagreement (2,) or None)`` per prepared image,
+        in one forward pass."""
         import numpy as np
 
-        rgb = [d.rgb for d in images]
         spread = None
-        if hasattr(self.predictor, "predict_proba_members"):
-            proba, spread = self.predictor.predict_proba_members(rgb)
+        if hasattr(self.predictor, "proba_of_pixels"):
+            proba, spread = self.predictor.proba_of_pixels(np.stack(items))
+        elif hasattr(self.predictor, "predict_proba_members"):
+            proba, spread = self.predictor.predict_proba_members(list(items))
         else:
-            proba = self.predictor.predict_proba(rgb)
+            proba = self.predictor.predict_proba(list(items))
         proba = np.asarray(proba, dtype=float)
-        if proba.shape != (len(images), len(self.classes)):
+        if proba.shape != (len(items), len(self.classes)):
             raise RuntimeError(f"the predictor returned shape {proba.shape}")
+        return [(p, None if spread is None else spread[i]) for i, p in enumerate(proba)]
+
+    def results(
+        self,
+        images: Sequence[Decoded],
+        rows: Sequence[tuple[Any, Any]],
+        palettes: Sequence[list[dict[str, Any]]] | None = None,
+        cams: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The API's answer per image from :meth:`classify`'s rows and the extras."""
         results = []
-        for i, (d, p) in enumerate(zip(images, proba, strict=True)):
+        for i, (d, (p, spread)) in enumerate(zip(images, rows, strict=True)):
             best = int(p.argmax())
             result: dict[str, Any] = {
                 "filename": d.filename,
@@ -101,12 +128,12 @@ class ModelService:
             }
             if spread is not None:
                 # An ensemble: how far its members are from agreeing on this image.
-                result["disagreement"] = round(float(spread[i, 0]), 4)
-                result["member_std"] = round(float(spread[i, 1]), 6)
-            if palette:
-                result["palette"] = self.palette(d)
-            if cam:
-                result["cam"] = self.cam(d, best)
+                result["disagreement"] = round(float(spread[0]), 4)
+                result["member_std"] = round(float(spread[1]), 6)
+            if palettes is not None:
+                result["palette"] = palettes[i]
+            if cams is not None:
+                result["cam"] = cams[i]
                 result["cam_class"] = self.classes[best]
             results.append(result)
         return results

@@ -30,10 +30,12 @@ class ServeSettings:
     max_pixels: int = 40_000_000  # width x height, read from the header before decoding
     max_files: int = 8  # images in one request
     workers: int = 1  # inference threads (torch already spreads one batch over the cores)
-    queue: int = 16  # requests that may wait for a worker; one more gets 503
+    queue: int = 64  # requests that may wait (a batch drains many at once); one more: 503
     timeout: float = 30.0  # seconds for reading an upload, and again for its inference
     api_key: str | None = None  # required by /api/* when set (X-API-Key or Bearer)
     cam_size: int = 224  # side of the Grad-CAM overlay returned with ?cam=1
+    max_batch: int = 32  # images classified in one forward pass across requests; 1: none
+    max_wait_ms: float = 5.0  # how long a short batch may wait for requests on their way
     backend: str = "auto"  # auto (the run's ONNX export when it matches), torch, onnx, onnx-int8
     device: str = "cpu"  # where torch runs the model and Grad-CAM: cpu, cuda or auto
 
@@ -50,6 +52,8 @@ class ServeSettings:
             ("queue", 0 <= self.queue <= 10_000, "--queue"),
             ("timeout", 0 < self.timeout <= 3600, "--timeout"),
             ("cam_size", 32 <= self.cam_size <= 1024, "cam_size"),
+            ("max_batch", 1 <= self.max_batch <= 1024, "--max-batch"),
+            ("max_wait_ms", 0 <= self.max_wait_ms <= 1000, "--max-wait-ms"),
         )
         from stylecast.config import BACKENDS, DEVICES
 
@@ -69,6 +73,11 @@ class ServeSettings:
                 "--api-key must be at least 8 printable characters without spaces "
                 f"(or set {API_KEY_ENV})"
             )
+
+    @property
+    def batching(self) -> bool:
+        """Whether requests share forward passes (``--max-batch`` above 1)."""
+        return self.max_batch > 1
 
     @property
     def capacity(self) -> int:

@@ -1,4 +1,4 @@
-"""A bounded inference queue: N worker threads, a waiting room, 503 when full, 504 when slow.
+"""A bounded inference queue: worker threads, a waiting room, 503 when full, 504 when slow.
 
 Inference runs in threads, so the event loop keeps answering health checks and uploads
 while a model works. At most ``workers + queue`` jobs are admitted at once; the next request
@@ -6,6 +6,13 @@ is refused at once with 503 and ``Retry-After``. A request that waits or runs lo
 ``timeout`` gets 504 -- and its job still counts against the bound until its thread is
 really done (a job that has not started yet is cancelled), so timed-out requests can never
 pile up work behind the limit.
+
+Two kinds of job share the bound: :meth:`InferenceQueue.run` runs one function in a worker
+thread (a request analysed on its own), :meth:`InferenceQueue.run_stages` one coroutine that
+hands its thread work to :class:`Stages` (decode, the batcher, the palette: a request whose
+images are classified in a batch with others', see :mod:`stylecast.serve.batching`). A
+timed-out staged job cancels whatever of it has not started and still counts until what has
+started is done.
 """
 
 from __future__ import annotations
@@ -13,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from stylecast.serve.problems import ApiError
 
-__all__ = ["InferenceQueue"]
+__all__ = ["Abandoned", "InferenceQueue", "Stages"]
 
 T = TypeVar("T")
 
@@ -26,7 +33,11 @@ T = TypeVar("T")
 class InferenceQueue:
     """``workers`` threads and room for ``queue`` more jobs; see the module."""
 
-    def __init__(self, workers: int, queue: int, timeout: float) -> None:
+    def __init__(
+        self, workers: int, queue: int, timeout: float, threads: int | None = None
+    ) -> None:
+        """``threads``: the pool's size when it is not ``workers`` (a batching server's
+        workers run the model in the batcher; its pool decodes and draws palettes)."""
         self.workers = workers
         self.capacity = workers + queue
         self.timeout = timeout
@@ -35,7 +46,7 @@ class InferenceQueue:
         self.refused = 0
         self.timed_out = 0
         self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="stylecast-serve"
+            max_workers=threads or workers, thread_name_prefix="stylecast-serve"
         )
 
     def stats(self) -> dict[str, int]:
@@ -51,8 +62,7 @@ class InferenceQueue:
     def _finished(self, _future: concurrent.futures.Future) -> None:
         self.pending -= 1
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` in a worker thread, within the bound and the timeout."""
+    def _admit(self) -> None:
         if self.pending >= self.capacity:
             self.refused += 1
             retry = max(1, round(self.timeout / 4))
@@ -62,6 +72,35 @@ class InferenceQueue:
                 f"the server is busy ({self.capacity} requests in progress); retry in {retry} s",
                 headers={"Retry-After": str(retry)},
             )
+
+    def _too_slow(self) -> ApiError:
+        self.timed_out += 1
+        return ApiError(
+            504,
+            "timeout",
+            f"the images were not analysed within {self.timeout:g} s; try fewer or "
+            "smaller images, or later",
+        )
+
+    async def run_stages(self, job: Callable[[Stages], Awaitable[T]]) -> T:
+        """``job(stages)`` on the event loop, within the bound and the timeout."""
+        self._admit()
+        self.pending += 1
+        stages = Stages(self._executor)
+        task = asyncio.ensure_future(job(stages))
+        task.add_done_callback(self._finished)
+        task.add_done_callback(_retrieve)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+        except asyncio.TimeoutError:
+            stages.abandon()  # what has not started is dropped; the rest still counts
+            raise self._too_slow() from None
+        self.served += 1
+        return result
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` in a worker thread, within the bound and the timeout."""
+        self._admit()
         loop = asyncio.get_running_loop()
         self.pending += 1  # counted on the event loop's thread only: no lock needed
         future = self._executor.submit(fn, *args, **kwargs)
@@ -73,18 +112,60 @@ class InferenceQueue:
             result = await asyncio.wait_for(asyncio.shield(wrapped), self.timeout)
         except asyncio.TimeoutError:
             future.cancel()  # only a job that has not started; a running one finishes
-            self.timed_out += 1
-            raise ApiError(
-                504,
-                "timeout",
-                f"the images were not analysed within {self.timeout:g} s; try fewer or "
-                "smaller images, or later",
-            ) from None
+            raise self._too_slow() from None
         self.served += 1
         return result
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Abandoned(Exception):
+    """A staged job stopped because its request timed out."""
+
+
+class Stages:
+    """The thread work of one staged job, each piece a future that :meth:`abandon` can
+    cancel until it starts."""
+
+    def __init__(self, executor: concurrent.futures.Executor) -> None:
+        self._executor = executor
+        self._inflight: set[concurrent.futures.Future] = set()
+        self.abandoned = False
+
+    def start(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future:
+        """``fn(*args)`` in the pool, now; await it with :meth:`wait`."""
+        if self.abandoned:
+            raise Abandoned
+        future = self._executor.submit(fn, *args)
+        self._inflight.add(future)
+        return future
+
+    async def thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the pool, awaited."""
+        return (await self.wait([self.start(fn, *args)]))[0]
+
+    async def wait(self, futures: Sequence[concurrent.futures.Future]) -> list[Any]:
+        """The results of ``futures`` (run anywhere: the pool, a batcher), once every one of
+        them is done; the first failure is raised, and Abandoned after :meth:`abandon`."""
+        self._inflight.update(futures)
+        if self.abandoned:
+            self.abandon()
+        try:
+            wrapped = [asyncio.wrap_future(f) for f in futures]
+            if wrapped:
+                await asyncio.wait(wrapped)  # all of them: none left running unawaited
+        finally:
+            self._inflight.difference_update(futures)
+        if self.abandoned or any(w.cancelled() for w in wrapped):
+            raise Abandoned
+        return [w.result() for w in wrapped]
+
+    def abandon(self) -> None:
+        """Cancel every piece that has not started (a started one runs to its end)."""
+        self.abandoned = True
+        for future in list(self._inflight):
+            future.cancel()
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:

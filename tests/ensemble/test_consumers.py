@@ -157,6 +157,14 @@ def test_serve_answers_for_the_ensemble(ens: Path, lookbook: Path) -> None:
         assert 0.0 <= r["disagreement"] <= 1.0 and r["member_std"] >= 0.0
         assert r["cam"].startswith("data:image/png;base64,")
         assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        # Through the batcher (the default), the members' numbers of the Predictor.
+        from stylecast.inference import Predictor
+
+        proba, spread = Predictor.from_run(ens, "torch").predict_proba_members([photo])
+        assert list(r["probabilities"].values()) == pytest.approx(list(proba[0]), abs=1e-5)
+        assert r["disagreement"] == pytest.approx(spread[0, 0], abs=1e-4)
+        assert r["member_std"] == pytest.approx(spread[0, 1], abs=1e-5)
+        assert client.get("/healthz").json()["queue"]["batched_images"] == 1
 
 
 def test_the_report_has_an_ensemble_section(ens: Path) -> None:

@@ -116,7 +116,8 @@ def test_model_card_matches_the_run(client, serve_run: Path) -> None:  # noqa: A
 
 def test_healthz_docs_and_unknown_paths(client) -> None:  # noqa: ANN001
     health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["queue"]["capacity"] == 17
+    assert health["status"] == "ok" and health["queue"]["capacity"] == 65
+    assert health["queue"]["max_batch"] == 32 and "batched_images" in health["queue"]
     schema = client.get("/openapi.json").json()
     assert {"/api/predict", "/api/model", "/healthz"} <= set(schema["paths"])
     upload = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]

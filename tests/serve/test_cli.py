@@ -35,6 +35,11 @@ def test_bad_flags_are_one_line(tmp_path: Path) -> None:
     assert res.returncode == 1 and "--api-key" in res.stderr
     res = run_cli("serve", str(tmp_path), "--workers", "0")
     assert res.returncode == 1 and "--workers" in res.stderr
+    res = run_cli("serve", str(tmp_path), "--max-batch", "0")
+    assert res.returncode == 1 and res.stderr.startswith("error: --max-batch is out of range")
+    res = run_cli("serve", str(tmp_path), "--max-wait-ms", "-2")
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
+    assert "--max-wait-ms" in res.stderr
 
 
 def test_serve_answers_the_page_and_the_api(serve_run: Path) -> None:

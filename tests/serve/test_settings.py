@@ -14,7 +14,8 @@ from stylecast.serve import ServeSettings
 def test_defaults_and_derived_limits() -> None:
     s = ServeSettings()
     assert (s.max_upload_bytes, s.max_pixels, s.max_files) == (10 * 1024 * 1024, 40_000_000, 8)
-    assert s.capacity == 17 and s.api_key is None
+    assert s.capacity == 65 and s.api_key is None
+    assert (s.max_batch, s.max_wait_ms, s.batching) == (32, 5.0, True)
     assert s.max_body_bytes > s.max_files * s.max_upload_bytes
     assert s.limits()["min_side"] == 8
 
@@ -28,6 +29,8 @@ def test_defaults_and_derived_limits() -> None:
         ({"workers": 0}, "--workers"),
         ({"queue": -1}, "--queue"),
         ({"timeout": 0}, "--timeout"),
+        ({"max_batch": 2000}, "--max-batch"),
+        ({"max_wait_ms": 5000}, "--max-wait-ms"),
         ({"api_key": "short"}, "--api-key"),
         ({"api_key": "has a space in it"}, "--api-key"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +54,16 @@ async def _wait_started(slow: SlowPredictor, n: int) -> None:
             await asyncio.sleep(0.01)
 
 
-def test_a_full_queue_answers_503_and_health_still_answers(serve_run: Path) -> None:
+# Both ways through the server: each request on its own (--max-batch 1) and batched.
+modes = pytest.mark.parametrize("max_batch", [1, 32], ids=["one-by-one", "batched"])
+
+
+@modes
+def test_a_full_queue_answers_503_and_health_still_answers(serve_run: Path, max_batch: int) -> None:
     import httpx
 
     slow = SlowPredictor(_classes(serve_run))
-    app = _app(serve_run, slow, workers=1, queue=2)
+    app = _app(serve_run, slow, workers=1, queue=2, max_batch=max_batch)
 
     async def scenario() -> tuple[list[int], httpx.Response, dict]:
         transport = httpx.ASGITransport(app=app)
@@ -80,11 +86,14 @@ def test_a_full_queue_answers_503_and_health_still_answers(serve_run: Path) -> N
     assert app.state.queue.stats()["refused"] == 1 and app.state.queue.pending == 0
 
 
-def test_a_slow_analysis_answers_504_and_still_holds_its_slot(serve_run: Path) -> None:
+@modes
+def test_a_slow_analysis_answers_504_and_still_holds_its_slot(
+    serve_run: Path, max_batch: int
+) -> None:
     import httpx
 
     slow = SlowPredictor(_classes(serve_run))
-    app = _app(serve_run, slow, workers=1, queue=0, timeout=0.3)
+    app = _app(serve_run, slow, workers=1, queue=0, timeout=0.3, max_batch=max_batch)
 
     async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -102,6 +111,36 @@ def test_a_slow_analysis_answers_504_and_still_holds_its_slot(serve_run: Path) -
     assert late.status_code == 504 and late.json()["error"] == "timeout"
     assert busy.status_code == 503
     assert ok.status_code == 200 and slow.calls == 2
+
+
+def test_a_request_that_times_out_in_the_batch_queue_is_dropped_from_its_batch(
+    serve_run: Path,
+) -> None:
+    import httpx
+
+    slow = SlowPredictor(_classes(serve_run))
+    app = _app(serve_run, slow, workers=1, queue=4, timeout=0.5, max_batch=8)
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = asyncio.create_task(_predict(client, "first.jpg"))
+            await _wait_started(slow, 1)  # the runner is held by the first batch
+            queued = await _predict(client, "queued.jpg")  # waits past its timeout
+            slow.release.set()
+            answers = [await first, queued]
+            deadline = time.monotonic() + 30
+            while app.state.queue.pending or not app.state.batching.stats()["dropped_images"]:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+            return answers
+
+    first, queued = asyncio.run(scenario())
+    assert first.status_code == 504 and queued.status_code == 504
+    stats = app.state.batching.stats()
+    # The queued image was never run: its request had given up before its batch started.
+    assert stats["dropped_images"] == 1 and slow.calls == 1
+    assert app.state.queue.pending == 0 and app.state.queue.stats()["timed_out"] == 2
 
 
 def test_a_slow_upload_answers_408(serve_run: Path) -> None:
