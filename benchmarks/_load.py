@@ -24,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Request", "free_port", "multipart_request", "rss_bytes", "run_load", "start_server"]
+__all__ = [
+    "Request",
+    "free_port",
+    "multipart_request",
+    "rss_bytes",
+    "run_load",
+    "start_server",
+    "stop_server",
+]
 
 
 @dataclass(frozen=True)
@@ -143,15 +151,27 @@ def run_load(port: int, requests: list[Request], concurrency: int) -> LoadResult
     return asyncio.run(_run(port, requests, concurrency))
 
 
-def start_server(run: Path, port: int, *flags: str, timeout: float = 300) -> subprocess.Popen:
-    """``python -m stylecast serve RUN`` on 127.0.0.1:port, once /healthz answers."""
-    command = [sys.executable, "-m", "stylecast", "serve", str(run), "--port", str(port)]
+def start_server(
+    run: Path,
+    port: int,
+    *flags: str,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+    python: tuple[str, ...] = (),
+    cwd: Path | None = None,
+) -> subprocess.Popen:
+    """``python -m stylecast serve RUN`` on 127.0.0.1:port, once /healthz answers
+    (``python``: the interpreter's own flags, e.g. ``-S``; ``cwd``: where it runs, which
+    ``-m`` puts first on its path)."""
+    command = [sys.executable, *python, "-m", "stylecast", "serve", str(run), "--port", str(port)]
     proc = subprocess.Popen(
         [*command, "--quiet", *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=env,
+        cwd=cwd,
     )
     probe = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     deadline = time.monotonic() + timeout
