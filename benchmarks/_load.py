@@ -27,6 +27,7 @@ import numpy as np
 __all__ = [
     "Request",
     "free_port",
+    "health_status",
     "multipart_request",
     "rss_bytes",
     "run_load",
@@ -173,19 +174,22 @@ def start_server(
         env=env,
         cwd=cwd,
     )
-    probe = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the server stopped: {proc.stderr.read().strip()}")
-        try:
-            if run_load(port, [Request("health", probe)], 1).statuses["health"][200]:
-                return proc
-        except KeyError:
-            pass
+        if health_status(port) == 200:
+            return proc
         time.sleep(0.2)
     stop_server(proc)
     raise RuntimeError(f"the server did not answer /healthz within {timeout:g} s")
+
+
+def health_status(port: int) -> int | None:
+    """The status of ``GET /healthz`` on 127.0.0.1:port (None when nothing answers)."""
+    probe = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    counts = run_load(port, [Request("health", probe)], 1).statuses.get("health")
+    return next(iter(counts)) if counts else None
 
 
 def stop_server(proc: subprocess.Popen) -> None:

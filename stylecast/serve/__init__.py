@@ -3,9 +3,9 @@
 Modules: ``settings`` (every limit), ``upload`` (multipart read with limits while it
 streams), ``images`` (content sniffing, pixel limit, in-memory decoding), ``service`` (the
 model, palettes, Grad-CAM), ``card`` (the model card), ``work`` (the bounded inference
-queue), ``batching`` (many requests' images in one forward pass), ``app`` (the FastAPI app and the page), ``server`` (uvicorn). FastAPI, uvicorn and
-python-multipart are the optional ``serve`` extra (``pip install 'stylecast[serve]'``),
-imported on use.
+queue), ``batching`` (many requests' images in one forward pass), ``app`` (the FastAPI
+app and the page), ``server`` (uvicorn). FastAPI, uvicorn, python-multipart, httptools and
+uvloop are the optional ``serve`` extra (``pip install 'stylecast[serve]'``), imported on use.
 """
 
 from stylecast.lazy import lazy_exports

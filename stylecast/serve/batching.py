@@ -42,6 +42,8 @@ from stylecast.serve.work import Stages
 __all__ = ["BatchedAnalysis", "Batcher", "prep_threads"]
 
 RunBatch = Callable[[list[Any]], Sequence[Any]]
+# What /healthz shows of a batcher, beside its max_batch (all 0 before the first request).
+COUNTERS = ("batches", "batched_images", "largest_batch", "dropped_images")
 
 
 @dataclass
@@ -108,10 +110,7 @@ class Batcher:
     def stats(self) -> dict[str, int]:
         return {
             "max_batch": self.max_batch,
-            "batches": self.batches,
-            "batched_images": self.images,
-            "largest_batch": self.largest,
-            "dropped_images": self.dropped,
+            **dict(zip(COUNTERS, (self.batches, self.images, self.largest, self.dropped))),
         }
 
     def close(self) -> None:
@@ -200,13 +199,7 @@ class BatchedAnalysis:
 
     def stats(self) -> dict[str, int]:
         if self._batcher is None:
-            return {
-                "max_batch": self.settings.max_batch,
-                "batches": 0,
-                "batched_images": 0,
-                "largest_batch": 0,
-                "dropped_images": 0,
-            }
+            return {"max_batch": self.settings.max_batch, **dict.fromkeys(COUNTERS, 0)}
         return self._batcher.stats()
 
     def close(self) -> None:
