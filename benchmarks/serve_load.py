@@ -11,8 +11,15 @@ Before that, in this process: what each step costs per image (decoding, the mode
 batch 1 and at batch 32, the palette, Grad-CAM).
 
 The photos are a generated lookbook (96x128 JPEGs). Without ``--run`` a small run is trained
-first in a temporary folder (head mode on 24 lookbook images per season, 128 px); with
-``--backend onnx`` it is exported first, so both servers run ONNX Runtime.
+first in a temporary folder (head mode on 24 lookbook images per season, 128 px); a given
+``--run`` is copied there without its export, so that it is served as ``train`` left it.
+``--backend`` picks what the servers are told:
+
+- ``auto`` (the default, what a user gets): the first of this checkout's servers exports the
+  run to ONNX at its start (stylecast/serve/backend.py) and both serve it with ONNX Runtime;
+  "before" started first, on the run as train left it, and served it with torch.
+- ``torch``: every server runs torch (batching alone).
+- ``onnx``: the run is exported first and every server runs ONNX Runtime (batching alone).
 
 With ``--before DIR`` (a checkout of the commit before batching, e.g. ``git worktree add DIR
 78b5278``) a third server, "before", runs that checkout's code as its ``serve`` extra then
@@ -138,29 +145,31 @@ def main() -> None:
         lookbook = Path(tmp) / "lookbook"
         make_lookbook(lookbook, 24, seed=3)
         photos = [(p.name, p.read_bytes()) for p in sorted(lookbook.glob("*/*.jpg"))]
-        run = args.run or _tiny_run(Path(tmp), lookbook)
-        if args.backend == "onnx" and not (run / "model.onnx").is_file():
+        run = _copy_run(args.run, Path(tmp)) if args.run else _tiny_run(Path(tmp), lookbook)
+        if args.backend == "onnx":
             subprocess.run(
                 [sys.executable, "-m", "stylecast", "export", str(run), "--quiet"], check=True
             )
-        costs = _costs(run, photos, args.backend)
         queue = str(2 * max(args.concurrency))
         modes = {"one by one": "1", "batched": str(args.max_batch)}
         if args.before:
             modes = {"before": "", **modes}
         ports = {mode: free_port() for mode in modes}
-        servers = {}
+        servers, starts = {}, {}
         try:
             for mode, batch in modes.items():
                 flags = ["--queue", queue, "--backend", args.backend]
+                began = time.perf_counter()
                 if mode == "before":
                     env = _before_env(args.before, Path(tmp))
                     servers[mode] = start_server(
                         run.resolve(), ports[mode], *flags, env=env, python=("-S",), cwd=args.before
                     )
-                    continue
-                flags += ["--max-batch", batch, "--max-wait-ms", str(args.max_wait_ms)]
-                servers[mode] = start_server(run, ports[mode], *flags)
+                else:
+                    flags += ["--max-batch", batch, "--max-wait-ms", str(args.max_wait_ms)]
+                    servers[mode] = start_server(run, ports[mode], *flags)
+                starts[mode] = (time.perf_counter() - began, _backend(ports[mode]))
+            costs = _costs(run, photos, args.backend)  # after the first start's export
             cells = {}
             for palette in ("off", "on"):
                 query = "" if palette == "on" else "?palette=0"
@@ -176,7 +185,35 @@ def main() -> None:
         finally:
             for proc in servers.values():
                 stop_server(proc)
-    _report(args, machine, run, costs, cells)
+    _report(args, machine, run, costs, cells, starts)
+
+
+_BACKENDS = {
+    "auto": "Backend `auto`, as a user starts the servers on a run that was never exported: "
+    '"before" (started first) serves it with torch; the first of the other two exports it '
+    "to ONNX at its start, and both serve it with ONNX Runtime. ",
+    "torch": "Backend `torch` for every server: what batching alone gives. ",
+    "onnx": "The run exported first, backend `onnx` for every server: what batching alone "
+    "gives on ONNX Runtime. ",
+}
+
+
+def _backend(port: int) -> str:
+    """What the server on ``port`` says it runs (GET /api/model)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/model", timeout=30) as res:
+        return str(json.load(res)["model"]["backend"])
+
+
+def _copy_run(given: Path, tmp: Path) -> Path:
+    """``given`` as train left it (no export), in ``tmp``: the servers may write into it."""
+    import shutil
+
+    run = tmp / "run"
+    shutil.copytree(given, run, ignore=shutil.ignore_patterns("model*.onnx", "export.json"))
+    return run
 
 
 def _before_env(checkout: Path, tmp: Path) -> dict[str, str]:
@@ -195,8 +232,12 @@ def _before_env(checkout: Path, tmp: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
-def _report(args, machine: str, run: Path, costs: dict, cells: dict) -> None:  # noqa: ANN001
+def _report(args, machine: str, run: Path, costs: dict, cells: dict, starts: dict) -> None:  # noqa: ANN001
     lines = ["per image, in-process: " + ", ".join(f"{k} {v:.1f} ms" for k, v in costs.items())]
+    lines.append(
+        "servers (start to /healthz 200, backend): "
+        + "; ".join(f"{mode} {sec:.1f} s, {backend}" for mode, (sec, backend) in starts.items())
+    )
     lines.append("")
     lines.append("mode        palette  clients  requests/s  p50 ms  p99 ms  errors")
     for (mode, palette, c), r in cells.items():
@@ -257,6 +298,7 @@ def _report(args, machine: str, run: Path, costs: dict, cells: dict) -> None:  #
                 if args.before
                 else ""
             )
+            + _BACKENDS[args.backend]
             + "Targets: at concurrency 32 without palette, batched >= 5x the requests/s of one "
             "by one (and of before) with p99 <= 150 ms and 0 errors; at concurrency 1, p50 "
             "within 10%.\n\n"
@@ -264,13 +306,16 @@ def _report(args, machine: str, run: Path, costs: dict, cells: dict) -> None:  #
             + "\n".join(lines)
             + "\n```\n\n"
             + (
-                f"A run folder: `{run.name}` (given)."
+                f"A run folder: `{args.run.name}` (given, copied without its export)."
                 if args.run
-                else "A run folder trained by the script: head mode, 128 px, "
-                f"backend `{args.backend}`."
+                else "A run folder trained by the script: head mode, 128 px."
             )
         )
-        section = "Serving" if args.backend != "onnx" else "Serving with ONNX Runtime"
+        section = {
+            "auto": "Serving",
+            "torch": "Serving with torch",
+            "onnx": "Serving with ONNX Runtime",
+        }[args.backend]
         print(f"wrote {write_section(section, body)}")
 
 

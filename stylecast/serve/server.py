@@ -27,7 +27,10 @@ def serve(
     port: int = 8000,
     quiet: bool = False,
 ) -> None:
-    """Serve ``run``'s model until interrupted (RunError when it holds none)."""
+    """Serve ``run``'s model until interrupted (RunError when it holds none).
+
+    On a CPU with ``backend="auto"``, a run never exported is exported to ONNX first
+    (:mod:`stylecast.serve.backend`; ``settings.auto_export=False`` keeps torch)."""
     try:
         import uvicorn
     except ImportError:
@@ -38,6 +41,9 @@ def serve(
 
     settings = settings or ServeSettings()
     _check_port(host, port)  # before the model loads: a taken port is one line, at once
+    from stylecast.serve.backend import export_on_start
+
+    export_on_start(run, settings)  # a run straight from `train`, on a CPU: ONNX Runtime
     app = create_app(run, settings=settings)
     url = server_url(host, port)
     print(f"serving {app.state.service.card['run']} at {url} (API docs: {url}docs)", flush=True)

@@ -38,6 +38,7 @@ class ServeSettings:
     max_wait_ms: float = 5.0  # how long a short batch may wait for requests on their way
     backend: str = "auto"  # auto (the run's ONNX export when it matches), torch, onnx, onnx-int8
     device: str = "cpu"  # where torch runs the model and Grad-CAM: cpu, cuda or auto
+    auto_export: bool = True  # `stylecast serve` exports a never-exported run to ONNX (CPU)
 
     def __post_init__(self) -> None:
         checks = (

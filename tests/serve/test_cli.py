@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import run_cli
 from tests.serve._uploads import image_bytes
@@ -42,8 +45,15 @@ def test_bad_flags_are_one_line(tmp_path: Path) -> None:
     assert "--max-wait-ms" in res.stderr
 
 
-def test_serve_answers_the_page_and_the_api(serve_run: Path) -> None:
+def test_serve_answers_the_page_and_the_api(serve_run: Path, tmp_path: Path) -> None:
+    """The first start of a run never exported exports it, then serves ONNX Runtime."""
     import httpx
+
+    pytest.importorskip("onnxscript", reason="the onnx extra is not installed")
+    run = tmp_path / "run"
+    shutil.copytree(serve_run, run)  # the export writes into the run it serves
+    for name in ("model.onnx", "export.json"):
+        (run / name).unlink(missing_ok=True)
 
     port = _free_port()
     with socket.socket() as taken:  # a port in use is one line, before the model loads
@@ -57,7 +67,7 @@ def test_serve_answers_the_page_and_the_api(serve_run: Path) -> None:
             "-m",
             "stylecast",
             "serve",
-            str(serve_run),
+            str(run),
             "--port",
             str(port),
             "--quiet",
@@ -82,6 +92,8 @@ def test_serve_answers_the_page_and_the_api(serve_run: Path) -> None:
         assert "<input" in httpx.get(base + "/").text
         assert httpx.get(f"{base}/api/model").status_code == 401  # the key from the env
         key = {"X-API-Key": "env-key-123"}
+        card = httpx.get(f"{base}/api/model", headers=key).json()
+        assert card["model"]["backend"].startswith("ONNX Runtime fp32")
         files = [("file", ("look.jpg", image_bytes(), "image/jpeg"))]
         res = httpx.post(f"{base}/api/predict", files=files, headers=key, timeout=60)
         assert res.status_code == 200 and len(res.json()["results"]) == 1
@@ -94,3 +106,5 @@ def test_serve_answers_the_page_and_the_api(serve_run: Path) -> None:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert f"at http://127.0.0.1:{port}/" in out
+    assert f"exporting {run} to ONNX once" in err and "agrees with torch on 100.0%" in err
+    assert (run / "model.onnx").is_file() and (run / "export.json").is_file()

@@ -67,7 +67,7 @@ def test_two_thousand_requests_some_bad_keep_the_server_whole(
     serve_run: Path, photos: list[Path]
 ) -> None:
     port = free_port()
-    proc = start_server(serve_run, port, "--max-upload-mb", "0.25")
+    proc = start_server(serve_run, port, "--max-upload-mb", "0.25", "--no-export")
     try:
         requests = _requests(port, photos)
         first = run_load(port, requests[:FIRST], CONCURRENCY)
