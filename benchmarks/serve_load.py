@@ -26,8 +26,10 @@ With ``--before DIR`` (a checkout of the commit before batching, e.g. ``git work
 installed it: without httptools and uvloop (uvicorn's pure-Python HTTP parser and asyncio's
 loop), each request on its own -- the server the issue measured at 43.7 requests/s.
 
-Targets: at concurrency 32, palette off, batched >= 5x the requests/s of one by one, with
-p99 <= 150 ms and 0 errors; at concurrency 1, batched p50 within 10% of one by one.
+Targets: at concurrency 32, palette off, batched >= 5x the requests/s of before (the
+server as it was, started as a user starts it) with p99 <= 150 ms and 0 errors; at
+concurrency 1, batched p50 within 10% of before. The ratios against one by one (the same
+backend) show what batching alone gives.
 
 Usage:  python benchmarks/serve_load.py [--run RUN] [--requests 400] [--backend auto]
         [--concurrency 1 8 32 64] [--write-doc]
