@@ -38,7 +38,7 @@ class TeacherScorer:
 
     @classmethod
     def load(cls, folder: RunFolder) -> TeacherScorer:
-        from stylecast.inference import onnx_engine
+        from stylecast.export.engine import onnx_engine
         from stylecast.models import load_model
 
         model, info = load_model(folder.path)

@@ -2,8 +2,9 @@
 
 Modules: ``graph`` (the network behind its normalisation, exported with torch),
 ``quantize`` (static per-channel QDQ int8 in ONNX Runtime), ``pipeline`` (``stylecast
-export``: export, parity check, int8 verdict, ``export.json``) and ``runtime``
-(:class:`OnnxLogits`, and whether a run's export matches its weights). onnx and
+export``: export, parity check, int8 verdict, ``export.json``), ``runtime``
+(:class:`OnnxLogits`, and whether a run's export matches its weights) and ``engine`` (the
+export picked for a ``--backend``, as predict, evaluate, distill and serve run it). onnx and
 onnxruntime are an optional extra (``pip install 'stylecast[onnx]'``), imported on use.
 """
 
@@ -11,9 +12,9 @@ from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
     "ExportConfig": "stylecast.export.pipeline",
-    "ExportResult": "stylecast.export.pipeline",
-    "Int8Check": "stylecast.export.pipeline",
-    "Parity": "stylecast.export.pipeline",
+    "ExportResult": "stylecast.export.results",
+    "Int8Check": "stylecast.export.results",
+    "Parity": "stylecast.export.results",
     "export_run": "stylecast.export.pipeline",
     "format_export": "stylecast.export.summary",
     "DEFAULT_OPSET": "stylecast.export.graph",
@@ -23,6 +24,9 @@ _EXPORTS = {
     "QuantSettings": "stylecast.export.quantize",
     "cpu_has_vnni": "stylecast.export.quantize",
     "quantize_int8": "stylecast.export.quantize",
+    "OnnxEngine": "stylecast.export.engine",
+    "onnx_engine": "stylecast.export.engine",
+    "stream_onnx_logits": "stylecast.export.engine",
     "ExportStatus": "stylecast.export.runtime",
     "OnnxLogits": "stylecast.export.runtime",
     "export_status": "stylecast.export.runtime",

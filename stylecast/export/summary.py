@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from stylecast.export.results import ExportResult, Parity
 from stylecast.export.runtime import EXPORT_FORMAT
 from stylecast.run import ModelInfo, RunFolder
-
-if TYPE_CHECKING:
-    from stylecast.export.pipeline import ExportResult, Parity
 
 __all__ = ["export_record", "file_entry", "format_export"]
 

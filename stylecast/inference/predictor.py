@@ -31,7 +31,7 @@ ImageLike = str | os.PathLike[str] | Image.Image | np.ndarray
 class Predictor:
     """A loaded model with its preprocessing and calibration.
 
-    ``onnx`` (an :class:`~stylecast.inference.engine.OnnxEngine`) computes the logits when
+    ``onnx`` (an :class:`~stylecast.export.engine.OnnxEngine`) computes the logits when
     given; the torch ``model`` stays loaded for Grad-CAM.
     """
 
@@ -57,7 +57,7 @@ class Predictor:
         ONNX Runtime is installed), ``torch``, ``onnx`` or ``onnx-int8`` insist. ``device``
         (``cpu``, ``cuda`` or ``auto``) is where torch runs the model (and Grad-CAM).
         """
-        from stylecast.inference.engine import onnx_engine
+        from stylecast.export.engine import onnx_engine
         from stylecast.training import resolve_device
 
         model, info = load_model(run)

@@ -9,7 +9,7 @@ _EXPORTS = {
     "TrainState": "stylecast.training.state",
     "SoftTargets": "stylecast.training.soft",
     "train_ensemble": "stylecast.training.ensemble",
-    "follow_trainings": "stylecast.training.distributed",
+    "follow_trainings": "stylecast.training.follower",
     "launch_processes": "stylecast.training.distributed",
     "lead_trainings": "stylecast.training.distributed",
     "leave_job": "stylecast.training.distributed",

@@ -43,7 +43,6 @@ __all__ = [
     "SINGLE",
     "announce_training",
     "describe_job",
-    "follow_trainings",
     "join",
     "lead_trainings",
     "leave_job",
@@ -332,7 +331,7 @@ def leave_job(sync: bool = False) -> None:
     _NCCL_GROUP = None
 
 
-# Rank 0 of a job whose other ranks wait in follow_trainings(): `stylecast tune` under
+# Rank 0 of a job whose other ranks wait in follower.follow_trainings(): `stylecast tune` under
 # torchrun, where each trial is one data-parallel training of the whole job.
 _LEADING = False
 
@@ -340,7 +339,7 @@ _LEADING = False
 @contextlib.contextmanager
 def lead_trainings() -> Iterator[Dist]:
     """On rank 0: every ``train()`` inside the block is announced to the other ranks, which
-    run it with this one (:func:`follow_trainings`); they are released at the end."""
+    run it with this one (:mod:`stylecast.training.follower`); they are released at the end."""
     global _LEADING
     dist = join()
     _LEADING = dist.active and dist.is_main
@@ -359,29 +358,6 @@ def announce_training(dist: Dist, call: dict[str, Any]) -> None:
     """Called by ``train()`` on rank 0: the other ranks learn what to train with it."""
     if _LEADING and dist.active and dist.is_main:
         dist.broadcast(("train", call))
-
-
-def follow_trainings() -> int:
-    """On ranks other than 0: run every training rank 0 announces, until it is done.
-
-    A training that rank 0 stopped (a pruned or failed trial), or that failed the same
-    way on every rank (a configuration error), is left for the next one; anything else
-    ends this process, and torchrun stops the job (the study retries its trial).
-    """
-    from stylecast.data import ImageCache
-    from stylecast.errors import StylecastError
-    from stylecast.training.engine import train
-
-    dist = join()
-    trainings = 0
-    while True:
-        kind, call = dist.broadcast(None)
-        if kind == "done":
-            leave_job(sync=True)
-            return trainings
-        trainings += 1
-        with contextlib.suppress(StylecastError):
-            train(**{**call, "cache": ImageCache(call["cache"]), "progress": False})
 
 
 def launch_processes(nproc: int, argv: Sequence[str]) -> int:

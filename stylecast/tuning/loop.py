@@ -21,13 +21,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stylecast.tuning.liveness import Heartbeat, claim, reap_dead_trials
+from stylecast.tuning.spec import DEFAULTS_ATTR, WorkerSpec
 from stylecast.tuning.storage import is_journal
-
-if TYPE_CHECKING:
-    from stylecast.tuning.worker import WorkerSpec
 
 __all__ = ["LOCK_NAME", "run_trials", "session_counts"]
 
@@ -73,7 +71,6 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _next_trial(study: Any, storage: Any, spec: WorkerSpec) -> Any:
     """A claimed trial, or ``_WAIT`` (others run the last trials), or ``_STOP``."""
-    from stylecast.tuning.worker import DEFAULTS_ATTR
 
     trials = study.get_trials(deepcopy=False)
     over = spec.deadline is not None and time.time() >= spec.deadline

@@ -27,8 +27,8 @@ from stylecast.tuning.space import (
     space_modes,
     space_to_json,
 )
+from stylecast.tuning.spec import DEFAULTS_ATTR
 from stylecast.tuning.storage import redact
-from stylecast.tuning.worker import DEFAULTS_ATTR
 
 __all__ = [
     "STUDY_ATTR",

@@ -18,7 +18,6 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from stylecast.data import ImageCache
 from stylecast.run import RunFolder
 from stylecast.tuning.budget import defaults_line, eta_text
 from stylecast.tuning.loop import run_trials, session_counts
-from stylecast.tuning.space import ParamSpec, space_modes, suggest
+from stylecast.tuning.space import suggest
+from stylecast.tuning.spec import DEFAULTS_ATTR, TrialResource, WorkerSpec, trial_resource
 from stylecast.tuning.storage import open_storage
 
 __all__ = [
@@ -49,52 +49,8 @@ __all__ = [
 TRIALS_DIR = "trials"
 # What a non-best trial folder keeps: enough to see what it did, not its 13 MB of weights.
 KEEP_IN_TRIAL = (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.INFO)
-# User attribute of the trial that trains the default configuration (enqueued first).
-DEFAULTS_ATTR = "defaults"
 # Successive halving keeps the best third of the trials at each rung.
 HYPERBAND_REDUCTION = 3
-
-
-@dataclass(frozen=True)
-class TrialResource:
-    """What a trial reports to the pruner: the epochs of one phase, as steps 1, 2, ..."""
-
-    phase: str  # "finetune" where trials train the backbone, "head" in a head-only study
-    max_epochs: int  # the most steps a trial reports: Hyperband's max_resource
-
-
-def trial_resource(space: dict[str, ParamSpec], base: TrainConfig) -> TrialResource:
-    """The pruner's resource for a study of ``space`` over ``base``."""
-    if space_modes(space, base) == {"head"}:
-        key, phase = "head_epochs", "head"
-    else:
-        key, phase = "epochs", "finetune"
-    top = int(space[key].high) if key in space and space[key].high is not None else 0
-    return TrialResource(phase, max(top, int(getattr(base, key))))
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """Everything a worker process needs (picklable, for spawned children)."""
-
-    data: str
-    out: str
-    storage_url: str
-    study_name: str
-    tune_cfg: TuneConfig
-    base: TrainConfig
-    space: dict[str, ParamSpec]
-    splits_csv: str
-    cache_root: str
-    n_trials: int | None  # this command's trials, shared by its workers; None: until deadline
-    worker_index: int
-    n_workers: int
-    session: str
-    progress: bool
-    sampler: Any = None
-    pruner: Any = None
-    deadline: float | None = None  # time.time() after which no trial starts
-    resource: TrialResource = TrialResource("finetune", TrainConfig().epochs)
 
 
 def make_pruner(cfg: TuneConfig, resource: TrialResource | None = None) -> Any:
