@@ -1,9 +1,12 @@
 """A scikit-learn-style estimator: ``SeasonClassifier(...).fit(data).predict(images)``.
 
-It follows scikit-learn's estimator conventions where they apply: ``__init__`` only stores
-its parameters (so ``sklearn.base.clone`` works), ``get_params``/``set_params``, ``fit``
+It is a scikit-learn estimator (``ClassifierMixin``, ``BaseEstimator``): ``is_classifier``
+says so, and ``cross_val_score``, ``GridSearchCV`` and ``clone`` take it. ``__init__`` only
+stores its parameters, ``get_params``/``set_params`` cover every TrainConfig key, ``fit``
 returns ``self``, fitted attributes end in ``_`` and exist only after ``fit``, ``predict``
-returns a numpy array and ``score`` is accuracy.
+returns a numpy array and ``score`` is accuracy. Its inputs are images (paths, PIL images,
+HxWx3 arrays), not a 2-D table of numbers, and its tags say so; scikit-learn's
+``check_estimator`` checks on numeric tables do not apply, its API checks do (tests).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from stylecast.config import TrainConfig, load_config
 from stylecast.errors import ConfigError, DataError, NotFittedError
@@ -30,7 +34,7 @@ _TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 _OWN_KEYS = ("out", "progress")
 
 
-class SeasonClassifier:
+class SeasonClassifier(ClassifierMixin, BaseEstimator):
     """Train and use a season classifier with the familiar ``fit``/``predict`` calls.
 
     Keyword arguments are :class:`~stylecast.config.TrainConfig` keys (an unknown key or a
@@ -44,8 +48,6 @@ class SeasonClassifier:
     >>> clf = SeasonClassifier(mode="head", img_size=128).fit("my-looks")  # doctest: +SKIP
     >>> clf.predict(["look.jpg"]), clf.classes_                            # doctest: +SKIP
     """
-
-    _estimator_type = "classifier"
 
     def __init__(
         self, *, out: str | os.PathLike[str] | None = None, progress: bool = False, **params: Any
@@ -82,12 +84,22 @@ class SeasonClassifier:
             setattr(self, key, value)
         return self
 
-    def __repr__(self) -> str:
+    def __sklearn_tags__(self) -> Any:
+        """A classifier of images: not 2-D numeric arrays, and labels are class names."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True  # image paths
+        tags.target_tags.required = True
+        tags.non_deterministic = True  # training threads: not bit-identical run to run
+        return tags
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - BaseEstimator's name
         changed = {
             k: v for k, v in self.get_params().items() if k in _TRAIN_KEYS and v != _DEFAULTS[k]
         }
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
-        return f"SeasonClassifier({args})"
+        text = f"SeasonClassifier({args})"
+        return text if len(text) <= N_CHAR_MAX else text[: N_CHAR_MAX - 4] + "...)"
 
     # -- fitting ---------------------------------------------------------------------
     def fit(

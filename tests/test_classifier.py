@@ -73,3 +73,46 @@ def test_scikit_learn_conventions(lookbook: Path) -> None:
 
     gc.collect()
     assert not run.exists()  # the temporary run folder went with the estimator
+
+
+def test_a_real_scikit_learn_estimator(lookbook: Path) -> None:
+    """is_classifier, cross_val_score and GridSearchCV take it; its tags say images."""
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.utils import get_tags
+
+    clf = SeasonClassifier(mode="head", img_size=48, head_epochs=10)
+    assert is_classifier(clf)
+    tags = get_tags(clf)
+    assert tags.estimator_type == "classifier" and tags.requires_fit
+    assert not tags.input_tags.two_d_array and tags.input_tags.string
+    table = pd.read_csv(lookbook / "manifest.csv")
+    X = [str(lookbook / p) for p in table["path"]]
+    y = table["label"].tolist()
+    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
+    scores = cross_val_score(clf, X, y, cv=folds)
+    assert scores.shape == (2,) and scores.min() >= 0.6  # above chance (0.5) on each fold
+    search = GridSearchCV(clf, {"head_epochs": [1, 10]}, cv=folds, refit=False).fit(X, y)
+    means = search.cv_results_["mean_test_score"]
+    assert len(means) == 2 and max(means) >= 0.6
+    assert search.best_params_["head_epochs"] in (1, 10)
+    assert not hasattr(clf, "classes_")  # the searches fitted clones, not clf
+
+
+@pytest.mark.filterwarnings("ignore:ConfigError occurred during set_params")
+def test_scikit_learn_api_checks_that_apply() -> None:
+    """scikit-learn's own estimator checks on its API (not those that fit numeric tables)."""
+    from sklearn.utils import estimator_checks as checks
+
+    clf = SeasonClassifier(mode="head", img_size=32, head_epochs=3)
+    for check in (
+        checks.check_estimator_cloneable,
+        checks.check_estimator_repr,
+        checks.check_get_params_invariance,
+        checks.check_set_params,
+        checks.check_mixin_order,
+        checks.check_valid_tag_types,
+        checks.check_estimator_tags_renamed,
+        checks.check_parameters_default_constructible,
+    ):
+        check("SeasonClassifier", clf)
