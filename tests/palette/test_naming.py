@@ -62,3 +62,23 @@ def test_vectorised_search_agrees_with_colornamer() -> None:
     theirs = [get_color_from_rgb([float(v) for v in rgb]) for rgb in rgbs]
     assert [n.name for n in ours] == [t["xkcd_color"] for t in theirs]
     assert [n.family for n in ours] == [t["color_family"] for t in theirs]
+
+
+@pytest.mark.parametrize(
+    ("hexcode", "name", "family"),
+    [
+        ("#f1ebfa", "off white", "white"),  # colornamer: very light pink (family red)
+        ("#f2eae8", "off white", "white"),  # colornamer: very light pink
+        ("#f7f7f5", "white", "white"),
+        ("#faf0f0", "off white", "white"),
+        ("#e6e6e6", "white", "white"),  # colornamer: light grey
+        ("#ffe4e1", "very light pink", "red"),  # misty rose: light, but a colour (chroma 10)
+        ("#dcdcdc", "light grey", "grey"),  # below L* 88: a grey
+    ],
+)
+def test_near_whites_are_named_white(hexcode: str, name: str, family: str) -> None:
+    from stylecast.palette.naming import hex_to_lab
+
+    (got,) = name_colours(hex_to_lab([hexcode]))
+    assert (got.name, got.family) == (name, family)
+    assert got.neutral is (family in ("white", "grey"))
