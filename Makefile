@@ -24,12 +24,12 @@ test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check stylecast tests benchmarks
-	$(BIN)/ruff format --check stylecast tests benchmarks
+	$(BIN)/ruff check stylecast tests benchmarks scripts
+	$(BIN)/ruff format --check stylecast tests benchmarks scripts
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff format stylecast tests benchmarks
-	$(BIN)/ruff check --fix stylecast tests benchmarks
+	$(BIN)/ruff format stylecast tests benchmarks scripts
+	$(BIN)/ruff check --fix stylecast tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) demo_runs .pytest_cache
