@@ -40,6 +40,7 @@ __all__ = [
 
 # Side of each photo in a tile: catalogue thumbnails are ~60x80, runway shots larger.
 _TILE = 160
+_CAPTION_CHARS = 26  # characters of 7 pt text across a photo tile (1.6 inches)
 _GAP = 4
 _NCOLS = 4  # photo+heatmap pairs per row
 _OK = "#1f7a4d"
@@ -185,8 +186,7 @@ def build_galleries(
             inputs.append(letterbox(pil, prep.img_size, prep.fill))
             stem = str(label).strip() if isinstance(label, str) and label.strip() else None
             stem = stem or Path(r.path).stem
-            stem = stem if len(stem) <= 18 else stem[:17] + "…"
-            title = f"{stem}\np({true}) = {r.p_true:.2f}"
+            title = f"{caption_lines(stem, wide=gradcam)}\np({true}) = {r.p_true:.2f}"
             if kind == "wrong" and len(classes) > 2:  # with two classes p(pred) = 1 - p(true)
                 title += f" · p({pred}) = {r.p_predicted:.2f}"
             titles.append(title)
@@ -237,6 +237,21 @@ def build_galleries(
         },
     )
     return GalleryResult(galleries, index, gradcam)
+
+
+def caption_lines(text: str, *, wide: bool) -> str:
+    """A tile's caption on at most two lines that fit its width (a photo beside its
+    Grad-CAM is twice as wide); words are kept whole, a longer text ends in an ellipsis."""
+    import textwrap
+
+    width = _CAPTION_CHARS * (2 if wide else 1)
+    lines = textwrap.wrap(text, width=width, break_long_words=True) or [text]
+    if len(lines) > 2:
+        rest = " ".join(lines[1:])
+        lines = [lines[0], textwrap.shorten(rest, width=width, placeholder=" …")]
+        if lines[1] == "…" or not lines[1].strip():  # one long word: cut it
+            lines[1] = rest[: width - 1] + "…"
+    return "\n".join(lines)
 
 
 NAME_COLUMNS = ("productdisplayname", "product_name", "productname", "name", "title", "caption")

@@ -104,3 +104,16 @@ def test_image_root_of_other_data_comes_from_evaluation_json(tmp_path: Path) -> 
     assert evaluated_image_root(tmp_path, ev) == tmp_path / "images"
     with pytest.raises(RunError, match="does not say where the evaluated images are"):
         evaluated_image_root(tmp_path, {"split": "external", "data": "elsewhere"})
+
+
+def test_captions_are_readable_not_cut() -> None:
+    """Product names wrap onto two lines instead of being cut at ~15 characters."""
+    from stylecast.evaluation.galleries import caption_lines
+
+    name = "Gini and Jony Kids Girls Solid Purple Capris"
+    assert caption_lines(name, wide=False) == "Gini and Jony Kids Girls\nSolid Purple Capris"
+    assert caption_lines(name, wide=True) == name  # beside its Grad-CAM: one wide line
+    long = "ADIDAS Originals Women F Night Logo TT White Jacket with a long tail"
+    lines = caption_lines(long, wide=False).split("\n")
+    assert len(lines) == 2 and lines[1].endswith("…") and max(map(len, lines)) <= 26
+    assert caption_lines("short", wide=False) == "short"
