@@ -42,6 +42,10 @@ FINETUNE_ONLY = frozenset(
     {"lr", "epochs", "unfreeze", "grad_clip", "color_jitter", "freeze_stages"}
 )
 HEAD_ONLY = frozenset({"head_lr", "head_epochs", "feature_views"})
+# What a head-mode fit ignores: its head is a convex solver (L-BFGS over a grid of C) on
+# cached features, with no learning rate, batches, weight decay or smoothed labels
+# (stylecast/training/head.py). Only the warm-up mode's AdamW head uses them.
+HEAD_FIT_IGNORES = frozenset({"head_lr", "batch_size", "weight_decay", "label_smoothing"})
 
 
 def _f(low: float, high: float, log: bool = False) -> ParamSpec:
@@ -64,13 +68,17 @@ _FINETUNE = {
     "label_smoothing": _f(0.0, 0.2),
 }
 # A linear head on the frozen backbone's cached features: seconds a trial, but it cannot
-# reach what fine-tuning reaches (lr/epochs apply only where the mode is fixed to train).
+# reach what fine-tuning reaches. A head-mode trial searches only what its fit uses: the
+# size of the C grid and the class weights (the fit picks C itself, on the validation
+# split); the others apply only where the mode is fixed to train (head_lr in warm-up,
+# lr/epochs where the backbone trains). feature_views can be added in a space file.
 _HEAD = {
+    "head_epochs": _i(10, 60),
+    "balance": ParamSpec("categorical", choices=("none", "weights")),
     "head_lr": _f(1e-3, 3e-2, log=True),
     "lr": _f(1e-4, 3e-3, log=True),
     "batch_size": _i(16, 64, log=True),
     "weight_decay": _f(1e-5, 1e-2, log=True),
-    "head_epochs": _i(10, 60),
     "epochs": _i(2, 8),
     "label_smoothing": _f(0.0, 0.2),
 }
@@ -133,11 +141,16 @@ def resolve_space(
         if m not in ("head", "warmup", "finetune"):
             raise bad(where, f"parameter 'mode': unknown mode {m!r}")
     # Drop what no trial's mode would ever use, so the study shows only real parameters.
-    if modes == {"head"}:
-        resolved = {k: v for k, v in resolved.items() if k not in FINETUNE_ONLY}
-    if modes == {"finetune"}:
-        resolved = {k: v for k, v in resolved.items() if k not in HEAD_ONLY}
+    given = dict(resolved)
+    unused = frozenset.intersection(*(_unused(m) for m in modes))
+    resolved = {k: v for k, v in resolved.items() if k not in unused}
     if not resolved:
+        if given and modes == {"head"}:
+            raise ConfigError(
+                f"nothing to tune: a head-mode fit (a convex solver on cached features) uses "
+                f"none of {', '.join(sorted(given))} ({where}); pass --space head (head_epochs, "
+                "balance)"
+            )
         raise ConfigError(
             f"nothing to tune: every parameter of the search space ({where}) is fixed by the "
             "options or the --config file; fix fewer keys or pass another --space"
@@ -151,15 +164,20 @@ def space_modes(space: Mapping[str, ParamSpec], base: TrainConfig) -> set[str]:
     return set(space["mode"].choices) if "mode" in space else {base.mode}
 
 
+def _unused(mode: str) -> frozenset[str]:
+    """The keys a trial of ``mode`` ignores."""
+    if mode == "head":
+        return FINETUNE_ONLY | HEAD_FIT_IGNORES
+    if mode == "finetune":
+        return HEAD_ONLY
+    return frozenset()
+
+
 def _active(space: Mapping[str, ParamSpec], mode: str) -> list[str]:
     """The keys a trial of ``mode`` samples (mode first: it decides which others apply)."""
     keys = ["mode"] if "mode" in space else []
-    for key in space:
-        if key == "mode":
-            continue
-        if (mode == "head" and key in FINETUNE_ONLY) or (mode == "finetune" and key in HEAD_ONLY):
-            continue
-        keys.append(key)
+    unused = _unused(mode)
+    keys += [key for key in space if key != "mode" and key not in unused]
     return keys
 
 

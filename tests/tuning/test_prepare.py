@@ -42,7 +42,7 @@ def test_pins_leave_machine_settings_out() -> None:
     assert pins.metric == "val_loss" and pins.direction == "minimize" and pins.split == "d1"
     assert "device" not in pins.base_config and "num_threads" not in pins.base_config
     assert pins.base_config["img_size"] == 32 and pins.base_config["mode"] == "head"
-    assert set(pins.space) == {"head_lr", "batch_size", "weight_decay", "label_smoothing"}
+    assert set(pins.space) == {"balance"}  # all a head fit uses but the fixed head_epochs
 
 
 def test_a_study_is_created_once_and_refuses_what_measures_otherwise() -> None:
@@ -64,8 +64,8 @@ def test_a_study_is_created_once_and_refuses_what_measures_otherwise() -> None:
     # The full preset searches the mode and the fine-tune space's ranges as well.
     with pytest.raises(
         RunError,
-        match=r"another search space \(differs in batch_size, epochs, freeze_stages, lr, mode, "
-        r"weight_decay\)",
+        match=r"another search space \(differs in batch_size, epochs, freeze_stages, head_lr, "
+        r"label_smoothing, lr, mode, weight_decay\)",
     ):
         create_or_load(storage, "s", URL, _pins(TuneConfig(space="full")))
     with pytest.raises(

@@ -62,25 +62,24 @@ def test_space_files_presets_and_fixed_keys(tmp_path: Path) -> None:
     assert space["batch_size"].to_dict() == {"type": "int", "low": 16, "high": 64, "step": 8}
     assert space["label_smoothing"].choices == (0.0, 0.1)
     assert "weight_decay" not in space and "head_epochs" not in space  # removed / fixed
-    assert set(space) == {"head_lr", "lr", "batch_size", "epochs", "label_smoothing", "mode"}
+    # head_lr: neither a head fit nor a fine-tune uses it; balance: both do.
+    assert set(space) == {"balance", "lr", "batch_size", "epochs", "label_smoothing", "mode"}
 
-    # Head preset: head mode unless the mode is fixed; head-only trials skip lr/epochs.
+    # Head preset: head mode unless the mode is fixed; head-mode trials search only what the
+    # head fit (a convex solver over a grid of C) uses.
     space, base = resolve_space("head", TrainConfig(), fixed=())
     assert base.mode == "head"
-    assert set(space) == {"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"}
+    assert set(space) == {"head_epochs", "balance"}
     space, base = resolve_space("head", TrainConfig(mode="finetune"), fixed={"mode"})
     assert base.mode == "finetune"
-    assert set(space) == {"lr", "batch_size", "weight_decay", "epochs", "label_smoothing"}
+    trains = {"lr", "batch_size", "weight_decay", "epochs", "label_smoothing", "balance"}
+    assert set(space) == trains
     space, _ = resolve_space("full", TrainConfig(), fixed={"lr"})
     assert space["mode"].choices == ("head", "warmup", "finetune") and "lr" not in space
     with pytest.raises(ConfigError, match="does not exist"):
         resolve_space(str(tmp_path / "nope.yaml"), TrainConfig(), fixed=())
     with pytest.raises(ConfigError, match="nothing to tune"):
-        resolve_space(
-            "head",
-            TrainConfig(),
-            fixed={"head_lr", "batch_size", "weight_decay", "head_epochs", "label_smoothing"},
-        )
+        resolve_space("head", TrainConfig(), fixed={"head_epochs", "balance"})
 
 
 def test_the_default_space_fine_tunes_and_holds_the_defaults(tmp_path: Path) -> None:
@@ -113,9 +112,9 @@ def test_the_default_space_fine_tunes_and_holds_the_defaults(tmp_path: Path) -> 
         "lr=0.1",
         "batch_size=20",
     ]
-    # Head mode (--freeze) keeps only what a head trains with; full searches the mode too.
-    space, base = resolve_space("default", TrainConfig(mode="head"), fixed={"mode"})
-    assert set(space) == {"batch_size", "weight_decay", "label_smoothing"}
+    # Head mode (--freeze): a head fit uses none of the default space; full searches the mode.
+    with pytest.raises(ConfigError, match="a head-mode fit .* uses none of batch_size"):
+        resolve_space("default", TrainConfig(mode="head"), fixed={"mode"})
     space, base = resolve_space("full", TrainConfig(), fixed=())
     assert base.mode == "warmup" and space["mode"].choices == ("head", "warmup", "finetune")
     assert {"freeze_stages", "lr", "head_lr", "head_epochs", "epochs"} <= set(space)
@@ -127,3 +126,21 @@ def test_the_default_space_fine_tunes_and_holds_the_defaults(tmp_path: Path) -> 
     space, base = resolve_space(path, TrainConfig(), fixed=())
     assert base.mode == "warmup" and space["freeze_stages"].to_dict()["low"] == 2
     assert outside_space(space, default_params(space, base)) == ["freeze_stages=0"]
+
+
+def test_head_trials_sample_only_what_a_head_fit_uses() -> None:
+    """In the full space a head-mode trial samples no learning rate, batch size, weight
+    decay or label smoothing (the convex head fit ignores them); a warm-up trial does."""
+    import optuna
+
+    from stylecast.tuning.space import resolve_space, suggest
+
+    space, base = resolve_space("full", TrainConfig(), fixed=())
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen: dict[str, set[str]] = {}
+    for _ in range(30):
+        params = suggest(study.ask(), space, base)
+        seen.setdefault(params["mode"], set()).update(params)
+    assert seen["head"] == {"mode", "head_epochs", "balance"}
+    assert {"head_lr", "batch_size", "weight_decay", "label_smoothing"} <= seen["warmup"]
+    assert "head_lr" not in seen["finetune"] and "lr" in seen["finetune"]

@@ -36,7 +36,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     assert res.n_trials == 3 and res.new_trials == [0, 1, 2]
     assert res.counts == {"COMPLETE": 3}
     table = pd.read_csv(out / "trials.csv")
-    params = ["head_lr", "batch_size", "weight_decay", "label_smoothing"]  # head_epochs: fixed
+    params = ["balance"]  # head_epochs: fixed; a head fit uses nothing else
     assert list(table.columns) == [
         *COLUMNS_HEAD,
         *[f"params_{p}" for p in sorted(params)],
@@ -51,7 +51,7 @@ def test_a_study_writes_its_outputs_shares_caches_and_resumes(
     assert res.best_yaml == out / "best.yaml" == res.files["best.yaml"]
     best = load_config(TrainConfig, out / "best.yaml")  # what `train --config` reads
     assert best == res.best_config and best.mode == "head" and best.img_size == 32
-    assert best.head_lr == pytest.approx(res.best_params["head_lr"])
+    assert best.balance == res.best_params["balance"]
     for name in ("optimization_history.png", "param_importances.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Weights are kept for the best trial only; the others keep config and metrics.
