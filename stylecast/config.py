@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stylecast.config_fields import (
-    check_types,
+    check_fields,
     config_to_dict,
     config_to_yaml,
     diff_configs,
@@ -43,6 +43,7 @@ BALANCE = ("none", "weights", "sampler")
 SPLIT_STRATEGIES = ("stratified", "time")
 # How an ensemble's members differ: only by seed, or also by recipe (stylecast.ensemble.variants).
 ENSEMBLE_RECIPES = ("seeds", "varied")
+NON_NEGATIVE = "{label} must be a non-negative integer, got {value}"
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,15 @@ class TrainConfig:
 
     # data and split
     # CPU-first: 128 px trains ~3x faster than 224 (pass 224 on a GPU).
-    img_size: int = option(128, "square input side in pixels (letterboxed, never cropped)")
-    val_fraction: float = option(0.15, "validation share of the data (stratified by label)")
-    test_fraction: float = option(0.15, "test share of the data (stratified by label)")
+    img_size: int = option(
+        128, "square input side in pixels (letterboxed, never cropped)", low=32, high=1024
+    )
+    val_fraction: float = option(
+        0.15, "validation share of the data (stratified by label)", low=0.0, below=1.0
+    )
+    test_fraction: float = option(
+        0.15, "test share of the data (stratified by label)", low=0.0, below=1.0
+    )
     group_column: str | None = option(
         None, "manifest column whose groups (a product, a show) never straddle two splits"
     )
@@ -64,13 +71,22 @@ class TrainConfig:
         "ones before validate, earlier ones train)",
         choices=SPLIT_STRATEGIES,
     )
-    time_column: str = option("period", "manifest column of periods for the time split")
+    time_column: str = option(
+        "period",
+        "manifest column of periods for the time split",
+        check=str.strip,
+        error="time_column must name a manifest column, e.g. period",
+    )
     dup_threshold: int = option(
         6,
         "near-duplicate perceptual-hash distance in bits of 64 (-1 = exact file copies "
         "only); near-duplicates always share a split",
+        low=-1,
+        high=64,
     )
-    max_leakage: int = option(0, "near-duplicate pairs allowed across splits before refusing")
+    max_leakage: int = option(
+        0, "near-duplicate pairs allowed across splits before refusing", low=0
+    )
     # model
     model: str = option("efficientnet_lite0", "backbone name (see `stylecast model list`)")
     pretrained: bool = option(True, "start from ImageNet weights (else random weights)")
@@ -88,12 +104,14 @@ class TrainConfig:
         8,
         "fine-tune epochs (finetune and warmup modes; head mode fits its head over --head-epochs "
         "values of C)",
+        low=1,
     )
     head_epochs: int = option(
         30,
         "head phase: in head mode how many L2 strengths C (log-spaced 1e-4 to 1e2) the "
         "logistic-regression head is fitted with, the best on validation kept; in warmup mode "
         "the AdamW epochs of the head before unfreezing",
+        low=1,
     )
     unfreeze: str = option(
         "all",
@@ -104,33 +122,47 @@ class TrainConfig:
         0,
         "fine-tune: leading backbone stages kept frozen (0 = none; the stem is stage 1; "
         "frozen stages run in eval mode and are not back-propagated, so a trial is faster)",
+        low=0,
+        high=16,
     )
-    lr: float = option(1e-3, "learning rate of fine-tuning")
+    lr: float = option(1e-3, "learning rate of fine-tuning", above=0.0, below=10.0)
     layer_decay: float = option(
         1.0,
         "fine-tune: learning-rate factor per backbone stage from the head down (1 = one rate "
         "everywhere; e.g. 0.8: the stage below the head learns at 0.8 lr, the next at 0.64 lr, "
         "... the stem slowest)",
+        above=0.0,
+        high=1.0,
+        note="1 = off",
     )
     head_lr: float = option(
-        3e-3, "learning rate of the warmup head (head mode fits its logistic regression by L-BFGS)"
+        3e-3,
+        "learning rate of the warmup head (head mode fits its logistic regression by L-BFGS)",
+        above=0.0,
+        below=10.0,
     )
-    batch_size: int = option(32, "images per step of fine-tuning and the warmup head")
+    batch_size: int = option(32, "images per step of fine-tuning and the warmup head", low=1)
     weight_decay: float = option(
         5e-4,
         "AdamW weight decay of fine-tuning and the warmup head (head mode chooses its L2 "
         "strength on validation)",
+        low=0,
     )
     label_smoothing: float = option(
         0.1,
         "label smoothing of fine-tuning and the warmup head (0 = off; head mode's logistic "
         "regression ignores it)",
+        low=0.0,
+        below=1.0,
     )
-    lr_warmup_epochs: float = option(0.5, "epochs of linear lr warm-up before the cosine decay")
-    grad_clip: float = option(1.0, "largest gradient norm of a step (0 = no clipping)")
+    lr_warmup_epochs: float = option(
+        0.5, "epochs of linear lr warm-up before the cosine decay", low=0
+    )
+    grad_clip: float = option(1.0, "largest gradient norm of a step (0 = no clipping)", low=0)
     patience: int = option(
         3,
         "early-stopping patience in epochs (0 = off; head mode's C grid is always fitted whole)",
+        low=0,
     )
     balance: str = option(
         "none",
@@ -138,13 +170,20 @@ class TrainConfig:
         choices=BALANCE,
     )
     augment: bool = option(True, "random crop/flip augmentation")
-    color_jitter: float = option(0.0, "colour jitter strength (0 = off: colour is a season cue)")
-    crop_scale: float = option(1.0, "smallest area a random crop keeps (1.0 = flips only)")
-    feature_views: int = option(1, "head mode: augmented feature views per image")
+    color_jitter: float = option(
+        0.0, "colour jitter strength (0 = off: colour is a season cue)", low=0
+    )
+    crop_scale: float = option(
+        1.0, "smallest area a random crop keeps (1.0 = flips only)", low=0.05, high=1.0
+    )
+    feature_views: int = option(1, "head mode: augmented feature views per image", low=1)
     ema: float = option(
         0.0,
         "fine-tune: decay of an exponential moving average of the weights, which are then "
         "validated and kept instead of the raw ones (0 = off; e.g. 0.998)",
+        low=0.0,
+        below=1.0,
+        note="0 = off",
     )
     precision: str = option(
         "auto",
@@ -158,14 +197,19 @@ class TrainConfig:
         "torch.compile the network for fine-tuning (a slow first epoch, then faster steps "
         "on a GPU; rarely worth it on a CPU)",
     )
-    num_threads: int = option(0, "CPU threads (0 = torch's default)")
-    seed: int = option(0, "random seed (split, initialisation, augmentation)")
+    num_threads: int = option(0, "CPU threads (0 = torch's default)", low=0)
+    seed: int = option(
+        0, "random seed (split, initialisation, augmentation)", low=0, error=NON_NEGATIVE
+    )
     # ensembles
     ensemble: int = option(
         1,
         "train N models on one split and average their calibrated probabilities (1 = one "
         "model); member k is an ordinary run in RUN/members/k with seed + k",
         metavar="N",
+        low=1,
+        high=32,
+        error="{label} must be between 1 (one model) and 32 members, got {value}",
     )
     ensemble_recipes: str = option(
         "seeds",
@@ -175,72 +219,36 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        check_types(self)
-        if self.img_size < 32 or self.img_size > 1024:
-            raise ConfigError(f"img_size must be between 32 and 1024, got {self.img_size}")
-        for name in ("val_fraction", "test_fraction"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ConfigError(f"{name} must be in [0, 1), got {v}")
+        check_fields(self)  # types, choices and the bounds declared above
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ConfigError("val_fraction + test_fraction must leave at least 10% for training")
-        if not -1 <= self.dup_threshold <= 64:
-            raise ConfigError(f"dup_threshold must be between -1 and 64, got {self.dup_threshold}")
-        if self.max_leakage < 0:
-            raise ConfigError(f"max_leakage must not be negative, got {self.max_leakage}")
-        if not self.time_column.strip():
-            raise ConfigError("time_column must name a manifest column, e.g. period")
-        for name in ("epochs", "head_epochs", "batch_size", "feature_views"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name, v in (("lr", self.lr), ("head_lr", self.head_lr)):
-            if not 0.0 < v < 10.0:
-                raise ConfigError(f"{name} must be positive and below 10, got {v}")
-        for name in ("weight_decay", "grad_clip", "lr_warmup_epochs", "color_jitter"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
-        if not 0.05 <= self.crop_scale <= 1.0:
-            raise ConfigError(f"crop_scale must be in [0.05, 1], got {self.crop_scale}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not 0.0 < self.layer_decay <= 1.0:
-            raise ConfigError(f"layer_decay must be in (0, 1] (1 = off), got {self.layer_decay}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"ema must be in [0, 1) (0 = off), got {self.ema}")
-        if not 0 <= self.freeze_stages <= 16:
-            raise ConfigError(f"freeze_stages must be between 0 and 16, got {self.freeze_stages}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
-        if self.patience < 0 or self.num_threads < 0:
-            raise ConfigError("patience and num_threads must not be negative")
-        if not 1 <= self.ensemble <= 32:
-            raise ConfigError(
-                f"ensemble must be between 1 (one model) and 32 members, got {self.ensemble}"
-            )
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     """How a run is evaluated."""
 
-    batch_size: int = option(64, "images per forward pass")
+    batch_size: int = option(64, "images per forward pass", low=1)
     n_bootstrap: int = option(
-        1000, "bootstrap resamples for the balanced-accuracy interval (0 = none)"
+        1000,
+        "bootstrap resamples for the balanced-accuracy interval (0 = none)",
+        low=0,
     )
-    n_bins: int = option(15, "confidence bins of ECE and the reliability diagram")
+    n_bins: int = option(15, "confidence bins of ECE and the reliability diagram", low=2)
     calibrate: bool = option(
         True,
         "fit the temperature on the validation split, kept only when it helps out of sample "
         "(else keep the one in model.json)",
     )
-    gallery_size: int = option(12, "images per gallery (0 = no galleries)")
-    seed: int = option(0, "bootstrap seed")
+    gallery_size: int = option(12, "images per gallery (0 = no galleries)", low=0)
+    seed: int = option(0, "bootstrap seed", low=0, error=NON_NEGATIVE)
     gradcam: bool = option(True, "Grad-CAM overlays in the galleries")
-    min_calibration_images: int = option(10, "fewer validation images keep temperature 1")
+    min_calibration_images: int = option(10, "fewer validation images keep temperature 1", low=0)
     calibration_folds: int = option(
         5,
         "folds of the cross-validation on the validation split that decides whether the "
         "fitted temperature is kept",
+        low=2,
     )
     caption_column: str | None = option(
         None,
@@ -265,15 +273,7 @@ class EvaluateConfig:
     )
 
     def __post_init__(self) -> None:
-        check_types(self)
-        if self.calibration_folds < 2:
-            raise ConfigError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed}")
-        if self.batch_size < 1 or self.n_bootstrap < 0 or self.n_bins < 2 or self.gallery_size < 0:
-            raise ConfigError(
-                "batch_size >= 1, n_bootstrap >= 0, n_bins >= 2 and gallery_size >= 0 are required"
-            )
+        check_fields(self)
 
 
 TUNE_METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
@@ -283,6 +283,7 @@ TUNE_PRUNERS = ("median", "hyperband", "none", "auto")
 TUNE_SPACES = ("default", "full", "head")
 # The default time budget of `stylecast tune` (seconds): a study users can plan with.
 TUNE_TIMEOUT = 3600.0
+SPACE_ERROR = f"space must be {', '.join(repr(k) for k in TUNE_SPACES)} or a search-space YAML file"
 
 
 @dataclass(frozen=True)
@@ -293,14 +294,18 @@ class TuneConfig:
         None,
         "trials this command runs (shared by its workers; default: as many as fit in "
         "--timeout); a re-run adds more",
+        low=1,
     )
     timeout: float | None = option(
         TUNE_TIMEOUT,
         "time budget of this command in seconds: no trial starts after it, and a running "
         "one stops after its current epoch (a trial of the default configuration always "
         "finishes)",
+        above=0.0,
     )
-    workers: int = option(1, "processes here; other machines join with the same storage and name")
+    workers: int = option(
+        1, "processes here; other machines join with the same storage and name", low=1
+    )
     metric: str = option(
         "val_accuracy",
         "objective, a trial's best epoch: val_accuracy (maximised) or val_loss (minimised)",
@@ -312,6 +317,8 @@ class TuneConfig:
         "batch size, weight decay, label smoothing), head (a head on cached features, "
         "seconds a trial), full (also the mode, head and fine-tune epochs), or a YAML file",
         metavar="{default,full,head,FILE.yaml}",
+        check=str.strip,
+        error=SPACE_ERROR,
     )
     pruner: str = option(
         "auto",
@@ -319,8 +326,10 @@ class TuneConfig:
         "trials fine-tune, median where they train a head only",
         choices=TUNE_PRUNERS,
     )
-    pruner_startup_trials: int = option(5, "median pruner: trials before it may prune")
-    pruner_warmup_epochs: int = option(5, "median pruner: epochs of a trial before it may stop it")
+    pruner_startup_trials: int = option(5, "median pruner: trials before it may prune", low=0)
+    pruner_warmup_epochs: int = option(
+        5, "median pruner: epochs of a trial before it may stop it", low=0
+    )
     storage: str | None = option(
         None,
         "study storage: default OUT/study.db (SQLite) for one worker, OUT/study.log "
@@ -328,9 +337,18 @@ class TuneConfig:
         "postgresql://user:pw@host/db to share a study between machines; a .log file (or "
         "journal:PATH) for a journal elsewhere",
     )
-    study_name: str | None = option(None, "study name (default stylecast-<data folder name>)")
+    study_name: str | None = option(
+        None,
+        "study name (default stylecast-<data folder name>)",
+        check=str.strip,
+        error="study_name must not be empty",
+    )
     heartbeat_interval: int = option(
-        30, "RDB storages: seconds between heartbeats", flag="--heartbeat", metavar="SECONDS"
+        30,
+        "RDB storages: seconds between heartbeats",
+        flag="--heartbeat",
+        metavar="SECONDS",
+        low=1,
     )
     grace_period: int | None = option(
         None, "fail a trial silent this long (default: twice the heartbeat)", metavar="SECONDS"
@@ -339,6 +357,7 @@ class TuneConfig:
         3,
         "times a trial whose worker died (killed, machine lost: no heartbeat) is queued "
         "again with the same values (0 = never)",
+        low=0,
     )
     sampler_seed: int | None = option(None, "seed of the TPE sampler (default: random)")
     retrain_best: bool = option(
@@ -348,31 +367,16 @@ class TuneConfig:
     )
 
     def __post_init__(self) -> None:
-        check_types(self)
-        for name in ("trials", "workers", "heartbeat_interval"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_fields(self)
         if self.trials is None and self.timeout is None:
             raise ConfigError(
                 "give --trials N or --timeout SECONDS: without either the study never stops"
             )
-        for name in ("pruner_startup_trials", "pruner_warmup_epochs", "max_retry"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ConfigError(f"timeout must be positive seconds, got {self.timeout}")
         if self.grace_period is not None and self.grace_period <= self.heartbeat_interval:
             raise ConfigError(
                 f"grace_period ({self.grace_period}s) must be longer than heartbeat_interval "
                 f"({self.heartbeat_interval}s), or a live trial would be failed"
             )
-        if not self.space.strip():
-            raise ConfigError(
-                f"space must be {', '.join(repr(k) for k in TUNE_SPACES)} or a search-space "
-                "YAML file"
-            )
-        if self.study_name is not None and not self.study_name.strip():
-            raise ConfigError("study_name must not be empty")
 
     @property
     def direction(self) -> str:

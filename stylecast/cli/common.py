@@ -1,81 +1,115 @@
-"""Flags built from the config dataclasses, shared by several subcommands (train, tune).
+"""Flags built from the config dataclasses, shared by every subcommand with a config.
 
 Every field of a config class becomes one flag: its name (``img_size`` -> ``--img-size``,
-or the metadata's ``flag``), its type from the annotation, its help and choices from the
-metadata (see :func:`stylecast.config.option`), and the dataclass default shown in
-``--help``. Every flag's argparse default is None, meaning "not given", so precedence
-stays dataclass defaults < ``--config FILE`` < flags.
+or the metadata's ``flag``), its type from the annotation, its help, choices, metavar and
+command-line form from the metadata (see :func:`stylecast.config.option`), and the
+dataclass default shown in ``--help``. Every flag's argparse default is None, meaning "not
+given", so precedence stays dataclass defaults < ``--config FILE`` < flags, and no default
+is written twice. ``--out`` and ``--quiet``, which no config holds, are defined here once.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import types
-import typing
-from typing import Any
+from typing import Any, TypeVar
 
-from stylecast.config import BACKENDS, DEVICES, TrainConfig
+from stylecast.config import DEVICES, TrainConfig
+from stylecast.config_fields import flag_of, is_option, load_config, value_type
 
 __all__ = [
     "add_config_options",
+    "add_out_option",
+    "add_quiet_option",
     "add_train_options",
     "config_argv",
+    "config_from_args",
     "config_overrides",
     "flag_of",
     "train_overrides",
 ]
 
-
-def flag_of(f: dataclasses.Field[Any]) -> str:
-    """The command-line flag of a config field."""
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+C = TypeVar("C")
 
 
-def _value_type(annotation: Any) -> type:
-    """``int``, ``float``, ``str`` or ``bool`` from ``int`` or ``X | None``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return annotation
+def _csv_list(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _shown_default(value: Any) -> str | None:
-    if value is None:
+def _shown_default(f: dataclasses.Field[Any]) -> str | None:
+    value, scale = f.default, f.metadata.get("scale")
+    if value is None or value is dataclasses.MISSING or value == ():
         return None  # the help text says what "not set" means
     if isinstance(value, bool):
         return "on" if value else "off"
-    return str(value)
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return f"{value / scale:g}" if scale else str(value)
+
+
+def _on_cli(f: dataclasses.Field[Any]) -> bool:
+    return is_option(f) and f.metadata.get("cli", True)
 
 
 def add_config_options(
-    group: argparse._ActionsContainer, cls: type, *, skip: tuple[str, ...] = ()
+    group: argparse._ActionsContainer,
+    cls: type,
+    *,
+    skip: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
 ) -> None:
-    """One flag per field of the dataclass ``cls`` (except ``skip``), all defaulting to None."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
+    """One flag per field of the dataclass ``cls`` (except ``skip``; ``only``: these, in
+    this order), all defaulting to None."""
+    named = {f.name: f for f in dataclasses.fields(cls)}
+    for f in [named[n] for n in only] if only else named.values():
+        if f.name in skip or not _on_cli(f):
             continue
-        kind = _value_type(hints[f.name])
+        meta, kind = f.metadata, value_type(f)
         # argparse formats help with %: a literal percent sign must be doubled.
-        text = f.metadata.get("help", "").replace("%", "%%")
-        shown = _shown_default(f.default)
+        text = meta["help"].replace("%", "%%")
+        shown = None if meta.get("switch") else _shown_default(f)
         if shown is not None:
             text = f"{text} (default: {shown})"
         kw: dict[str, Any] = {"dest": f.name, "default": None, "help": text}
-        if kind is bool:
+        if f.default is dataclasses.MISSING:
+            kw["required"] = True
+        if kind is bool and meta.get("switch"):  # --int8 turns it on, --no-export off
+            kw.update(action="store_const", const=meta["switch"] == "on")
+        elif kind is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:
-            kw["type"] = kind
-            if f.metadata.get("choices"):
-                kw["choices"] = f.metadata["choices"]
-            if f.metadata.get("metavar"):
-                kw["metavar"] = f.metadata["metavar"]
+            if kind is tuple and meta.get("repeat"):
+                kw["action"] = "append"
+            elif kind is tuple:
+                kw["type"] = _csv_list
+            else:
+                kw["type"] = float if meta.get("scale") else kind
+            if meta.get("choices"):
+                kw["choices"] = meta["choices"]
+            if meta.get("metavar"):
+                kw["metavar"] = meta["metavar"]
         group.add_argument(flag_of(f), **kw)
 
 
 def config_overrides(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    """The flags of ``cls`` as its keys; None where the user gave no flag."""
-    return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(cls)}
+    """The flags of ``cls`` as its keys, in the field's units; None where no flag was given."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if not _on_cli(f):
+            continue
+        value = getattr(args, f.name, None)
+        if isinstance(value, (list, tuple)):  # a repeated flag, or a comma-separated list
+            value = tuple(dict.fromkeys(value)) or None
+        elif value is not None and f.metadata.get("scale"):
+            value = value * f.metadata["scale"]
+            value = int(value) if value_type(f) is int else value
+        values[f.name] = value
+    return values
+
+
+def config_from_args(cls: type[C], args: argparse.Namespace, **fixed: Any) -> C:
+    """``cls`` from its defaults and the flags given (``fixed`` keys: values not from a flag)."""
+    return load_config(cls, None, {**config_overrides(args, cls), **fixed})
 
 
 def config_argv(args: argparse.Namespace, cls: type) -> list[str]:
@@ -84,7 +118,7 @@ def config_argv(args: argparse.Namespace, cls: type) -> list[str]:
     words: list[str] = []
     for f in dataclasses.fields(cls):
         value = getattr(args, f.name, None)
-        if value is None:
+        if value is None or not _on_cli(f):
             continue
         flag = flag_of(f)
         if isinstance(value, bool):
@@ -92,6 +126,18 @@ def config_argv(args: argparse.Namespace, cls: type) -> list[str]:
         else:
             words += [flag, str(value)]
     return words
+
+
+def add_out_option(
+    p: argparse.ArgumentParser, help: str, metavar: str | None = None, *, required: bool = False
+) -> None:
+    """``--out``: where a command writes (each command says what, and its default)."""
+    p.add_argument("--out", metavar=metavar, help=help, required=required)
+
+
+def add_quiet_option(p: argparse.ArgumentParser, help: str = "no progress output") -> None:
+    """``--quiet``: no progress output (each command may say what it leaves out)."""
+    p.add_argument("--quiet", action="store_true", help=help)
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
@@ -111,17 +157,6 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The training flags the user actually gave, as TrainConfig keys (unset flags are None)."""
     return config_overrides(args, TrainConfig)
-
-
-def add_backend_option(p: argparse.ArgumentParser, note: str = "") -> None:
-    """``--backend``: the run's ONNX export when it matches the weights, else torch."""
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="auto",
-        help="auto: the run's ONNX export when `stylecast export` wrote one that matches its "
-        f"weights (and onnxruntime is installed), else torch{note} (default auto)",
-    )
 
 
 def add_device_option(p: argparse.ArgumentParser, what: str, default: str = "auto") -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from stylecast.cli.common import add_quiet_option
 from stylecast.run import RunFolder
 
 # The command's report has the keys of a run's data check, so it takes the same name.
@@ -51,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write a clean manifest: readable images only (paths relative to FILE)",
     )
     q.add_argument("--workers", type=int, help="processes (default: CPU cores, at most 8)")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_option(q, "no progress bar")
     q.set_defaults(func=_check)
 
 

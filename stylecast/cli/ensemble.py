@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from stylecast.cli.common import add_config_options, add_train_options, config_overrides
+from stylecast.cli.common import (
+    add_config_options,
+    add_out_option,
+    add_quiet_option,
+    add_train_options,
+    config_overrides,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "they take any run. `stylecast train DATA --ensemble N` trains one in one go.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="trained run folders (two or more)")
-    p.add_argument("--out", required=True, help="the new ensemble's run folder")
+    add_out_option(p, "the new ensemble's run folder", required=True)
     p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet_option(p)
     p.set_defaults(func=_ensemble)
 
     p = sub.add_parser(
@@ -35,10 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("teacher", nargs="?", help="the ensemble run (optional with --resume)")
     p.add_argument("data", nargs="*", help="extra unlabelled images: files, folders or a manifest")
-    p.add_argument("--out", help="the student's run folder (default runs/<teacher>-student)")
+    add_out_option(p, "the student's run folder (default runs/<teacher>-student)")
     p.add_argument("--resume", metavar="STUDENT", help="continue the killed student STUDENT")
     p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet_option(p)
     from stylecast.distill.config import DistillConfig
 
     add_config_options(p.add_argument_group("distillation"), DistillConfig)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from stylecast.cli.common import add_config_options, add_quiet_option, config_from_args
+from stylecast.export.config import ExportConfig
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``export`` to the subcommands."""
@@ -19,33 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "extra: pip install 'stylecast[onnx]'.",
     )
     p.add_argument("run", help="trained run folder")
-    p.add_argument(
-        "--format", default="onnx", choices=["onnx"], help="model format (default: onnx)"
-    )
-    p.add_argument(
-        "--int8", action="store_true", help="also write a static int8 model (ONNX Runtime QDQ)"
-    )
-    p.add_argument("--opset", type=int, default=18, help="ONNX opset (default: 18)")
-    p.add_argument(
-        "--calibration-images",
-        type=int,
-        default=256,
-        metavar="N",
-        help="training images that calibrate the int8 ranges (default: 256)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_config_options(p, ExportConfig)
+    add_quiet_option(p, "no progress lines")
     p.set_defaults(func=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from stylecast.export import ExportConfig, export_run, format_export
+    from stylecast.export import export_run, format_export
 
-    cfg = ExportConfig(
-        format=args.format,
-        int8=args.int8,
-        opset=args.opset,
-        calibration_images=args.calibration_images,
-    )
+    cfg = config_from_args(ExportConfig, args)
     result = export_run(args.run, cfg, progress=not args.quiet)
     print(format_export(result))
     return 0

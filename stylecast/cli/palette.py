@@ -3,6 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+
+from stylecast.cli.common import (
+    add_config_options,
+    add_out_option,
+    add_quiet_option,
+    config_from_args,
+)
+from stylecast.config_fields import check_fields, option
+from stylecast.palette.config import PaletteConfig
+
+
+@dataclass(frozen=True)
+class PaletteRun:
+    """``stylecast palette``'s flags that are arguments of :func:`palette`, not its config."""
+
+    by: tuple[str, ...] = option(
+        ("label",),
+        "group by this manifest column (label, brand, period, ...; repeatable)",
+        metavar="COLUMN",
+        repeat=True,
+    )
+    workers: int | None = option(None, "processes (default: one per CPU core)", metavar="N", low=1)
+
+    def __post_init__(self) -> None:
+        check_fields(self, by_flag=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,39 +44,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report then gets a Palette section.",
     )
     p.add_argument("data", help="image folder, manifest (.csv/.parquet) or run folder")
-    p.add_argument(
-        "--by",
-        action="append",
-        metavar="COLUMN",
-        help="group by this manifest column (label, brand, period, ...; repeatable; default label)",
+    add_config_options(p, PaletteRun, skip=("workers",))
+    add_out_option(
+        p, "folder for the files (default: the run folder, or runs/palette-<data name>)", "DIR"
     )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="folder for the files (default: the run folder, or runs/palette-<data name>)",
-    )
-    p.add_argument(
-        "--colours", type=int, metavar="K", help="clusters per image before merging (default 6)"
-    )
-    p.add_argument("--workers", type=int, metavar="N", help="processes (default: one per CPU core)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_options(p, PaletteConfig)
+    add_config_options(p, PaletteRun, skip=("by",))
+    add_quiet_option(p, "no progress bar")
     p.set_defaults(func=_palette)
 
 
 def _palette(args: argparse.Namespace) -> int:
-    from stylecast.errors import ConfigError
-    from stylecast.palette import PaletteConfig, format_palettes, palette
+    from stylecast.palette import format_palettes, palette
     from stylecast.run import RunFolder
 
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    cfg = PaletteConfig() if args.colours is None else PaletteConfig(n_colours=args.colours)
+    run = config_from_args(PaletteRun, args)
     result = palette(
         args.data,
-        args.by or ["label"],
+        list(run.by),
         out=args.out,
-        config=cfg,
-        workers=args.workers,
+        config=config_from_args(PaletteConfig, args),
+        workers=run.workers,
         progress=not args.quiet,
     )
     print(format_palettes(result))

@@ -6,11 +6,31 @@ import argparse
 import re
 from pathlib import Path
 
+from stylecast.cli.common import (
+    add_config_options,
+    add_out_option,
+    add_quiet_option,
+    config_from_args,
+)
+from stylecast.trends.config import TrendsConfig
+
 __all__ = ["register"]
 
-
-def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+# TrendsConfig's fields by where --help lists them (each field is one flag).
+_INPUT = ("period_column", "season_column", "by", "value_column")
+_PERIODS = ("season_order", "period_order", "season_length", "min_items", "min_category_items")
+_FORECASTS = (
+    "horizon",
+    "backtest_origins",
+    "selection_origins",
+    "backtest_horizon",
+    "models",
+    "interval",
+    "level",
+    "bootstrap",
+    "seed",
+    "top",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,121 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--by baseColour --colour-families baseColour",
     )
     p.add_argument("input", help="CSV or Parquet table (predictions, manifest or catalogue)")
-    p.add_argument("--period-column", required=True, metavar="COL", help="the column of periods")
-    p.add_argument(
-        "--season-column",
-        metavar="COL",
-        help="the season within the year; then --period-column holds the year",
-    )
-    p.add_argument(
-        "--by",
-        required=True,
-        action="append",
-        metavar="COL",
-        help="column whose category shares are tracked (repeat for several, e.g. --by "
-        "predicted --by baseColour)",
-    )
-    p.add_argument("--value", metavar="COL", help="weigh rows by this column (e.g. units sold)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default runs/trends-INPUT)")
-    p.add_argument(
-        "--colour-families",
-        action="append",
-        metavar="COL",
-        help="group the colour names of this --by column into families (Navy Blue -> Blue; "
-        "see docs/trends.md)",
-    )
-    g = p.add_argument_group("periods")
-    g.add_argument(
-        "--season-order",
-        metavar="A,B,..",
-        type=_csv_list,
-        help="seasons within a year, in order (default Spring,Summer,Fall,Winter or SS,FW)",
-    )
-    g.add_argument(
-        "--period-order",
-        metavar="A,B,..",
-        type=_csv_list,
-        help="order of non-numeric period values, first to last",
-    )
-    g.add_argument(
-        "--season-length",
-        type=int,
-        metavar="N",
-        help="periods per year for seasonal-naive (default: from the seasons, else 1)",
-    )
-    g.add_argument(
-        "--min-items",
-        type=int,
-        default=20,
-        metavar="N",
-        help="a period with fewer items is sparse: shown, not forecast (default: 20)",
-    )
-    g.add_argument(
-        "--min-category-items",
-        type=int,
-        default=20,
-        metavar="N",
-        help="a category with fewer items is too sparse to forecast (default: 20)",
-    )
+    add_config_options(p, TrendsConfig, only=_INPUT)
+    add_out_option(p, "output folder (default runs/trends-INPUT)", "DIR")
+    add_config_options(p, TrendsConfig, only=("colour_families",))
+    add_config_options(p.add_argument_group("periods"), TrendsConfig, only=_PERIODS)
     g = p.add_argument_group("forecasts and backtest")
-    g.add_argument(
-        "--horizon", type=int, default=2, metavar="N", help="periods to forecast (default: 2)"
-    )
-    g.add_argument(
-        "--backtest-origins",
-        type=int,
-        default=4,
-        metavar="K",
-        help="the last K periods are backtest targets (default: 4)",
-    )
-    g.add_argument(
-        "--selection-origins",
-        type=int,
-        default=4,
-        metavar="S",
-        help="targets before each origin that choose its model (default: 4)",
-    )
-    g.add_argument(
-        "--backtest-horizon",
-        type=int,
-        default=1,
-        metavar="H",
-        help="steps ahead in the backtest (default: 1)",
-    )
-    g.add_argument(
-        "--models",
-        type=_csv_list,
-        metavar="M,..",
-        help="candidate models (default: naive,seasonal_naive,mean,drift,ets,ets_damped,theta)",
-    )
-    g.add_argument(
-        "--interval",
-        type=float,
-        default=0.8,
-        help="prediction interval of forecasts (default: 0.8)",
-    )
-    g.add_argument(
-        "--level",
-        type=float,
-        default=0.95,
-        help="level of share and slope intervals (default: 0.95)",
-    )
-    g.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="bootstrap resamples per period (default: 1000)",
-    )
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument(
-        "--top",
-        type=int,
-        default=8,
-        metavar="N",
-        help="categories drawn per --by column (default: 8)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_options(g, TrendsConfig, only=_FORECASTS)
+    add_quiet_option(p, "no progress bars")
     p.set_defaults(func=_trends)
 
 
@@ -159,30 +71,9 @@ def default_out(source: str) -> Path:
 
 
 def _trends(args: argparse.Namespace) -> int:
-    from stylecast.trends import MODELS, TrendsConfig, analyse_trends, format_trends
+    from stylecast.trends import analyse_trends, format_trends
 
-    cfg = TrendsConfig(
-        period_column=args.period_column,
-        by=tuple(dict.fromkeys(args.by)),
-        value_column=args.value,
-        season_column=args.season_column,
-        season_order=args.season_order or None,
-        period_order=args.period_order or None,
-        season_length=args.season_length,
-        horizon=args.horizon,
-        backtest_origins=args.backtest_origins,
-        selection_origins=args.selection_origins,
-        backtest_horizon=args.backtest_horizon,
-        min_items=args.min_items,
-        min_category_items=args.min_category_items,
-        interval=args.interval,
-        level=args.level,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        colour_families=tuple(args.colour_families or ()),
-        models=args.models or MODELS,
-        top=args.top,
-    )
+    cfg = config_from_args(TrendsConfig, args)
     out = Path(args.out) if args.out else default_out(args.input)
     result = analyse_trends(args.input, cfg, out, progress=not args.quiet)
     print(format_trends(result))

@@ -12,6 +12,8 @@ import yaml
 
 from stylecast.cli.common import (
     add_config_options,
+    add_out_option,
+    add_quiet_option,
     add_train_options,
     config_overrides,
     train_overrides,
@@ -36,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "every trial and left out of the search.",
     )
     p.add_argument("data", help="image folder or manifest")
-    p.add_argument("--out", help="study folder (default runs/tune-<data folder name>)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_out_option(p, "study folder (default runs/tune-<data folder name>)")
+    add_quiet_option(p)
     add_config_options(p.add_argument_group("tuning"), TuneConfig)
     add_train_options(p)
     p.set_defaults(func=_tune)

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from stylecast.errors import ConfigError, DataError, RunError
+from stylecast.errors import DataError, RunError
+from stylecast.export.config import ExportConfig
 from stylecast.export.results import ExportResult, Int8Check, Parity
 from stylecast.export.runtime import EXPORT_FORMAT, OnnxLogits, require_onnxruntime
 from stylecast.export.summary import export_record, file_entry
@@ -29,30 +30,6 @@ from stylecast.fileio import atomic_path, atomic_write_json
 from stylecast.run import ModelInfo, RunFolder
 
 __all__ = ["ExportConfig", "ExportResult", "Int8Check", "Parity", "export_run"]
-
-
-@dataclass(frozen=True)
-class ExportConfig:
-    """What ``stylecast export`` does (validated here, once)."""
-
-    format: str = "onnx"
-    int8: bool = False
-    opset: int = 18
-    exporter: str = "auto"  # auto (dynamo, else torchscript), dynamo, torchscript
-    calibration_images: int = 256  # training images that fix the int8 ranges
-    max_int8_loss: float = 1.0  # accuracy points the int8 model may lose on the test split
-    batch_size: int = 32
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.format != "onnx":
-            raise ConfigError(f"--format {self.format!r} is not supported; use onnx")
-        if not 11 <= int(self.opset) <= 23:
-            raise ConfigError(f"--opset must be between 11 and 23, got {self.opset}")
-        if self.exporter not in ("auto", "dynamo", "torchscript"):
-            raise ConfigError(f"exporter must be auto, dynamo or torchscript, not {self.exporter}")
-        if self.calibration_images < 1 or self.batch_size < 1:
-            raise ConfigError("calibration_images and batch_size must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stylecast.config import BACKENDS, DEVICES, PRECISIONS
 from stylecast.errors import ConfigError, DataError, MissingDependencyError
-from stylecast.inference.shift import ShiftOptions, ShiftReport
+from stylecast.inference.options import PredictOptions
+from stylecast.inference.shift import ShiftReport
 from stylecast.inference.sources import PredictionInput, read_prediction_input
 
 __all__ = [
@@ -40,36 +40,6 @@ __all__ = [
 ]
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
-
-
-@dataclass(frozen=True)
-class PredictOptions:
-    """How :func:`predict_batch` runs. ``precision``: auto (bf16 where fast), fp32 or bf16."""
-
-    batch_size: int = 64
-    precision: str = "auto"
-    backend: str = "auto"  # auto (a usable ONNX export, else torch), torch, onnx, onnx-int8
-    device: str = "auto"  # torch's device: auto (a CUDA GPU when there is one), cpu, cuda
-    # TorchScript-freeze the model (when it agrees with the eager one) for this many images
-    # or more: freezing costs seconds, which pays off only over a large set.
-    trace_min_images: int = 1000
-    shift_check: bool = True
-    palette: bool = False  # add the palette columns (stylecast.inference.palette_columns)
-    progress: bool = True
-    workers: int | None = None  # decoding processes (default: the CPU count, at most 8)
-    shift: ShiftOptions = field(default_factory=ShiftOptions)
-
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"backend must be auto, torch, onnx or onnx-int8, got {self.backend!r}"
-            )
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stylecast.errors import ConfigError
+from stylecast.palette.config import PaletteConfig
 from stylecast.palette.naming import ColourName, lab_to_hex, name_colours, rgb_to_lab
 from stylecast.palette.pixels import Pixels, read_pixels
 
@@ -53,36 +53,6 @@ __all__ = [
 ]
 
 FALLBACKS = ("", "all", "centre")  # palettes.csv's fallback column: none, no backdrop, centre
-
-
-@dataclass(frozen=True)
-class PaletteConfig:
-    """How palettes are extracted; the defaults are the ones measured in docs/palette.md."""
-
-    n_colours: int = 6  # k of k-means, before merging
-    merge_delta_e: float = 10.0  # CIEDE2000 under which two clusters are one colour
-    backdrop_delta_e: float = 3.0  # CIE76 distance to a backdrop colour (widened on noisy ones)
-    min_share: float = 0.02  # clusters smaller than this join their nearest neighbour
-    max_side: int = 256  # larger images are reduced to this long side first
-    centre_sigma: float = 0.35  # Gaussian weight towards the centre (half-diagonals); 0: none
-    skin_keep_above: float = 0.2  # drop skin clusters when the rest hold this share or more
-    min_garment: float = 0.02  # below this share of the image, fall back to the centre
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        checks = (
-            ("n_colours", 1 <= self.n_colours <= 16, "between 1 and 16"),
-            ("merge_delta_e", 0 <= self.merge_delta_e <= 100, "between 0 and 100"),
-            ("backdrop_delta_e", 0 <= self.backdrop_delta_e <= 100, "between 0 and 100"),
-            ("min_share", 0 <= self.min_share < 0.5, "at least 0 and below 0.5"),
-            ("max_side", 8 <= self.max_side <= 4096, "between 8 and 4096"),
-            ("centre_sigma", 0 <= self.centre_sigma <= 100, "between 0 and 100"),
-            ("skin_keep_above", 0 <= self.skin_keep_above <= 1, "between 0 and 1"),
-            ("min_garment", 0 <= self.min_garment < 1, "at least 0 and below 1"),
-        )
-        for name, ok, what in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {what}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from stylecast.errors import ConfigError
+from stylecast.config_fields import check_fields, option
+from stylecast.inference.options import backend_option, device_option
 
 __all__ = ["API_KEY_ENV", "MAX_PIXELS_CAP", "MIN_SIDE", "ServeSettings"]
 
@@ -20,60 +21,100 @@ _MB = 1024 * 1024
 # Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS): above it Pillow warns or
 # refuses by itself, so the server's limit stays below it.
 MAX_PIXELS_CAP = 89_000_000
+# A value out of bounds: "--max-batch is out of range: must be between 1 and 1024, got 0".
+OUT_OF_RANGE = "{label} is out of range: must {rule}, got {value}"
+
+
+def _valid_key(key: str) -> bool:
+    return len(key) >= 8 and key.isprintable() and " " not in key
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """The limits of one server; every one of them is enforced and tested (tests/serve)."""
+    """The limits of one server; every one of them is enforced and tested (tests/serve).
 
-    max_upload_bytes: int = 10 * _MB  # per file, counted while the upload streams in
-    max_pixels: int = 40_000_000  # width x height, read from the header before decoding
-    max_files: int = 8  # images in one request
-    workers: int = 1  # inference threads (torch already spreads one batch over the cores)
-    queue: int = 64  # requests that may wait (a batch drains many at once); one more: 503
-    timeout: float = 30.0  # seconds for reading an upload, and again for its inference
-    api_key: str | None = None  # required by /api/* when set (X-API-Key or Bearer)
-    cam_size: int = 224  # side of the Grad-CAM overlay returned with ?cam=1
-    max_batch: int = 32  # images classified in one forward pass across requests; 1: none
-    max_wait_ms: float = 5.0  # how long a short batch may wait for requests on their way
-    backend: str = "auto"  # auto (the run's ONNX export when it matches), torch, onnx, onnx-int8
-    device: str = "cpu"  # where torch runs the model and Grad-CAM: cpu, cuda or auto
-    auto_export: bool = True  # `stylecast serve` exports a never-exported run to ONNX (CPU)
+    Each field is also a flag of ``stylecast serve`` (:func:`stylecast.config.option`).
+    """
+
+    api_key: str | None = option(
+        None,
+        "require this key for /api/* (header X-API-Key or Authorization: Bearer); "
+        f"default: ${API_KEY_ENV}, else none",
+        metavar="KEY",
+        check=_valid_key,
+        error="{label} must be at least 8 printable characters without spaces "
+        f"(or set {API_KEY_ENV})",
+    )
+    max_upload_bytes: int = option(
+        10 * _MB,  # counted while the upload streams in
+        "largest accepted file in MB",
+        flag="--max-upload-mb",
+        metavar="N",
+        scale=_MB,
+        above=0,
+        high=1024,
+    )
+    max_pixels: int = option(
+        40_000_000,
+        "largest accepted width x height, read before decoding",
+        metavar="N",
+        low=MIN_SIDE * MIN_SIDE,
+        high=MAX_PIXELS_CAP,
+    )
+    max_files: int = option(8, "images per request", metavar="N", low=1, high=256)
+    # Inference threads (torch already spreads one batch over the cores).
+    workers: int = option(
+        1,
+        "threads running the model (batches, or requests with --max-batch 1)",
+        metavar="N",
+        low=1,
+        high=64,
+    )
+    queue: int = option(
+        64,
+        "requests that may wait for the model; beyond them 503",
+        metavar="N",
+        low=0,
+        high=10_000,
+    )
+    max_batch: int = option(
+        32,
+        "images of all clients classified in one forward pass; 1 analyses each request on its own",
+        metavar="N",
+        low=1,
+        high=1024,
+    )
+    max_wait_ms: float = option(
+        5.0,
+        "how long a batch short of --max-batch may wait for requests already on their "
+        "way; a lone request never waits",
+        metavar="MS",
+        low=0,
+        high=1000,
+    )
+    timeout: float = option(
+        30.0,
+        "seconds for an upload to arrive, and for its analysis",
+        metavar="S",
+        above=0,
+        high=3600,
+    )
+    cam_size: int = option(
+        224, "side of the Grad-CAM overlay of ?cam=1", low=32, high=1024, cli=False
+    )
+    backend: str = backend_option("; Grad-CAM always runs in torch")
+    device: str = device_option("cpu", "the model and Grad-CAM")
+    auto_export: bool = option(
+        True,
+        "with --backend auto on a CPU, serve a run that was never exported with torch; "
+        "by default the first start exports it to ONNX (RUN/model.onnx, as `stylecast export` "
+        "does, about 20 s) and serves it with ONNX Runtime, several times faster",
+        flag="--no-export",
+        switch="off",
+    )
 
     def __post_init__(self) -> None:
-        checks = (
-            ("max_upload_bytes", 1 <= self.max_upload_bytes <= 1024 * _MB, "--max-upload-mb"),
-            (
-                "max_pixels",
-                MIN_SIDE * MIN_SIDE <= self.max_pixels <= MAX_PIXELS_CAP,
-                "--max-pixels",
-            ),
-            ("max_files", 1 <= self.max_files <= 256, "--max-files"),
-            ("workers", 1 <= self.workers <= 64, "--workers"),
-            ("queue", 0 <= self.queue <= 10_000, "--queue"),
-            ("timeout", 0 < self.timeout <= 3600, "--timeout"),
-            ("cam_size", 32 <= self.cam_size <= 1024, "cam_size"),
-            ("max_batch", 1 <= self.max_batch <= 1024, "--max-batch"),
-            ("max_wait_ms", 0 <= self.max_wait_ms <= 1000, "--max-wait-ms"),
-        )
-        from stylecast.config import BACKENDS, DEVICES
-
-        if self.device not in DEVICES:
-            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        for name, ok, flag in checks:
-            if not ok:
-                raise ConfigError(f"{flag} is out of range: {name} = {getattr(self, name)!r}")
-        if self.api_key is not None and (
-            len(self.api_key) < 8 or not self.api_key.isprintable() or " " in self.api_key
-        ):
-            raise ConfigError(
-                "--api-key must be at least 8 printable characters without spaces "
-                f"(or set {API_KEY_ENV})"
-            )
+        check_fields(self, by_flag=True, template=OUT_OF_RANGE)
 
     @property
     def batching(self) -> bool:

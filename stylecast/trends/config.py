@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stylecast.config_fields import check_fields, option
 from stylecast.errors import ConfigError
+from stylecast.trends.models import baseline_names, forecaster, forecaster_names
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["MODELS", "TrendsConfig", "TrendsFolder", "TrendsResult", "SeriesStatus"]
 
-# Forecasting models, simplest first: ties in the backtest go to the earlier one.
-BASELINES = ("naive", "seasonal_naive", "mean")
-MODELS = (*BASELINES, "drift", "ets", "ets_damped", "theta")
+# Forecasting models, simplest first: ties in the backtest go to the earlier one. The
+# registry (stylecast/trends/models.py) holds them; these are the ones at import time.
+BASELINES = baseline_names()
+MODELS = forecaster_names()
+_SHARE_LEVEL = "{label} must be between 0.5 and 1 (e.g. 0.8), got {value}"
 
 # Columns of the tables a result holds and the CSV files it writes.
 TRENDS_COLUMNS = [
@@ -62,79 +66,100 @@ class TrendsConfig:
     ``period_column`` orders the rows in time (numbers, dates, ``2023FW``-like labels, or
     the year when ``season_column`` names the season within it); ``by`` names one or more
     columns whose category shares are tracked; ``value_column`` weighs each row (units
-    sold) instead of counting it.
+    sold) instead of counting it. Every field is a flag of ``stylecast trends``.
     """
 
-    period_column: str
-    by: tuple[str, ...]
-    value_column: str | None = None
-    season_column: str | None = None
-    # Names of the seasons within a year, in order (default: Spring, Summer, Fall, Winter or
-    # SS, FW, recognised from the values).
-    season_order: tuple[str, ...] | None = None
-    # Explicit order of non-numeric period values (first to last).
-    period_order: tuple[str, ...] | None = None
-    # Periods per year for seasonal-naive; derived from the seasons when not given.
-    season_length: int | None = None
-    horizon: int = 2  # periods to forecast after the last one
-    backtest_origins: int = 4  # K: the last K periods are forecast from what came before
-    selection_origins: int = 4  # S: origins before each backtest target that pick its model
-    backtest_horizon: int = 1  # steps ahead in the backtest
-    min_items: int = 20  # a period with fewer items (or total value) is sparse: not forecast
-    min_category_items: int = 20  # a category with fewer items in all periods is too sparse
-    interval: float = 0.8  # forecast prediction intervals
-    level: float = 0.95  # share bootstrap intervals and trend-slope intervals
-    bootstrap: int = 1000
-    seed: int = 0
-    # --by columns whose colour names are grouped into families first (Navy Blue -> Blue)
-    colour_families: tuple[str, ...] = ()
-    models: tuple[str, ...] = MODELS
-    top: int = 8  # categories drawn per --by column (every category is in the CSVs)
+    period_column: str = option(help="the column of periods", metavar="COL")
+    by: tuple[str, ...] = option(
+        help="column whose category shares are tracked (repeat for several, e.g. --by "
+        "predicted --by baseColour)",
+        metavar="COL",
+        repeat=True,
+    )
+    value_column: str | None = option(
+        None, "weigh rows by this column (e.g. units sold)", flag="--value", metavar="COL"
+    )
+    season_column: str | None = option(
+        None, "the season within the year; then --period-column holds the year", metavar="COL"
+    )
+    season_order: tuple[str, ...] | None = option(
+        None,
+        "seasons within a year, in order (default Spring,Summer,Fall,Winter or SS,FW)",
+        metavar="A,B,..",
+    )
+    period_order: tuple[str, ...] | None = option(
+        None, "order of non-numeric period values, first to last", metavar="A,B,.."
+    )
+    season_length: int | None = option(
+        None,
+        "periods per year for seasonal-naive (default: from the seasons, else 1)",
+        metavar="N",
+        low=1,
+        high=52,
+        error="{label} must be 1-52 periods, got {value}",
+    )
+    horizon: int = option(2, "periods to forecast", metavar="N", low=1)
+    backtest_origins: int = option(4, "the last K periods are backtest targets", metavar="K", low=1)
+    selection_origins: int = option(
+        4, "targets before each origin that choose its model", metavar="S", low=1
+    )
+    backtest_horizon: int = option(1, "steps ahead in the backtest", metavar="H", low=1)
+    min_items: int = option(
+        20,
+        "a period with fewer items (or total value) is sparse: shown, not forecast",
+        metavar="N",
+        low=1,
+    )
+    min_category_items: int = option(
+        20, "a category with fewer items is too sparse to forecast", metavar="N", low=0
+    )
+    interval: float = option(
+        0.8, "prediction interval of forecasts", low=0.5, below=1, error=_SHARE_LEVEL
+    )
+    level: float = option(
+        0.95, "level of share and slope intervals", low=0.5, below=1, error=_SHARE_LEVEL
+    )
+    bootstrap: int = option(1000, "bootstrap resamples per period", metavar="N", low=0)
+    seed: int = option(0, "seed of the bootstrap resamples", low=0)
+    colour_families: tuple[str, ...] = option(
+        (),
+        "group the colour names of this --by column into families (Navy Blue -> Blue; "
+        "see docs/trends.md)",
+        metavar="COL",
+        repeat=True,
+    )
+    # The registered forecasters (stylecast.trends.models), simplest first: ties in the
+    # backtest go to the earlier one.
+    models: tuple[str, ...] = option(MODELS, "candidate models", metavar="M,..")
+    top: int = option(
+        8, "categories drawn per --by column (every category is in the CSVs)", metavar="N", low=1
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.by, str):
             object.__setattr__(self, "by", (self.by,))
         if isinstance(self.colour_families, bool):  # True: every --by column
             object.__setattr__(self, "colour_families", self.by if self.colour_families else ())
-        for name in ("season_order", "period_order", "models", "colour_families"):
+        for name in ("by", "season_order", "period_order", "models", "colour_families"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, tuple(v.strip() for v in value.split(",")))
+            elif isinstance(value, list):  # a list from Python or YAML: the same values
+                object.__setattr__(self, name, tuple(value))
         if not self.period_column:
             raise ConfigError("--period-column is required: the column that orders rows in time")
         if not self.by:
             raise ConfigError("--by is required: the column whose category shares are tracked")
-        ints = {
-            "horizon": 1,
-            "backtest_origins": 1,
-            "selection_origins": 1,
-            "backtest_horizon": 1,
-            "min_items": 1,
-            "min_category_items": 0,
-            "bootstrap": 0,
-            "top": 1,
-        }
-        for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-        if self.season_length is not None and (
-            not isinstance(self.season_length, int) or not 1 <= self.season_length <= 52
-        ):
-            raise ConfigError(f"season_length must be 1-52 periods, got {self.season_length!r}")
-        for name in ("interval", "level"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.5 <= float(value) < 1:
-                raise ConfigError(f"{name} must be between 0.5 and 1 (e.g. 0.8), got {value!r}")
+        check_fields(self, template="{label} must be an integer >= {low}, got {value}")
         stray = [c for c in self.colour_families if c not in self.by]
         if stray:
             raise ConfigError(f"--colour-families {stray[0]!r} is not one of the --by columns")
-        unknown = [m for m in self.models if m not in MODELS]
-        if unknown or not self.models:
+        if not self.models:
             raise ConfigError(
-                f"unknown forecasting model {unknown[0] if unknown else '(none)'!r}; "
-                f"choose from {', '.join(MODELS)}"
+                f"unknown forecasting model '(none)'; choose from {', '.join(forecaster_names())}"
             )
+        for model in self.models:
+            forecaster(model)  # an unknown one: "unknown forecasting model ...; choose from"
 
     def to_json(self) -> dict[str, Any]:
         return {
