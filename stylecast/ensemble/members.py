@@ -9,11 +9,12 @@ preprocessing: a missing, damaged or mismatched member is one clear :class:`RunE
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from torch import nn
 
+from stylecast.ensemble.module import Ensemble
 from stylecast.errors import RunError
 from stylecast.run import EnsembleMember, ModelInfo, RunFolder
 
@@ -91,10 +92,16 @@ def check_compatible(infos: Sequence[ModelInfo], names: Sequence[str]) -> None:
             )
 
 
-def load_members(run: RunFolder, info: ModelInfo) -> tuple[list[nn.Module], list[ModelInfo]]:
-    """Every member's network and model.json, checked (RunError naming the member)."""
-    from stylecast.models import load_model
+Loader = Callable[[Path], tuple[nn.Module, ModelInfo]]
 
+
+def load_members(
+    run: RunFolder, info: ModelInfo, load_model: Loader
+) -> tuple[list[nn.Module], list[ModelInfo]]:
+    """Every member's network and model.json, checked (RunError naming the member).
+
+    ``load_model`` loads one member's folder (:func:`stylecast.models.load_model`, which
+    passes itself: the ensemble knows nothing of how a single network is built)."""
     models, infos = [], []
     for m in info.members:
         folder, minfo = member_info(run, m)
@@ -113,12 +120,10 @@ def load_members(run: RunFolder, info: ModelInfo) -> tuple[list[nn.Module], list
     return models, infos
 
 
-def load_ensemble(run: RunFolder, info: ModelInfo) -> nn.Module:
+def load_ensemble(run: RunFolder, info: ModelInfo, load_model: Loader) -> nn.Module:
     """The ensemble as one network (:class:`~stylecast.ensemble.Ensemble`), in eval mode;
-    ``member_infos`` holds each member's model.json."""
-    from stylecast.ensemble.module import Ensemble
-
-    models, infos = load_members(run, info)
+    ``member_infos`` holds each member's model.json (``load_model``: see load_members)."""
+    models, infos = load_members(run, info, load_model)
     ens = Ensemble(models, [m.temperature for m in info.members])
     ens.member_infos = infos  # type: ignore[assignment]
     return ens.eval()

@@ -2,12 +2,13 @@
 
 Grad-CAM (Selvaraju et al., 2017) weights each channel of the last convolutional
 feature map by the mean gradient of the class score over that map, sums the channels,
-keeps the positive part and upsamples it to the input. For timm's EfficientNet the map
-is the output of ``bn2`` (``conv_head`` + batch norm + activation), the last spatial
+keeps the positive part and upsamples it to the input. The map is a stage or the
+Grad-CAM layer the backbone's spec names (:mod:`stylecast.backbones`); for timm's
+EfficientNet that is ``bn2`` (``conv_head`` + batch norm + activation), the last spatial
 layer before global pooling. It is a short, dependency-free implementation: the
 ``grad-cam`` package would pull in OpenCV for the same few lines of arithmetic.
 
-``grad_cam`` works on any CNN (pass ``layer`` for one without ``bn2``) and on an ensemble
+``grad_cam`` works on any CNN (pass ``layer`` for one no spec describes) and on an ensemble
 (each member's map for the ensemble's class, averaged); ``explain`` does it for one image
 file with a run's model and writes ``image | overlay`` as a PNG.
 """
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylecast.backbones import ensemble_members, model_parts
 from stylecast.errors import DataError, ModelError
 from stylecast.run import Preprocessing, RunFolder
 
@@ -65,24 +67,24 @@ MIN_GRID = 8
 def find_target_layer(
     model: nn.Module, input_size: int | None = None, *, min_grid: int = MIN_GRID
 ) -> nn.Module:
-    """The Grad-CAM layer: the deepest feature stage whose grid is at least ``min_grid``
-    cells on a side at ``input_size`` (timm EfficientNet/MobileNet stages), else ``bn2``,
-    else the last ``Conv2d``.
+    """The Grad-CAM layer: the deepest stage whose grid is at least ``min_grid`` cells on
+    a side at ``input_size``, else the backbone's Grad-CAM layer, else the last ``Conv2d``.
 
+    Stages and the Grad-CAM layer are those the backbone's spec names
+    (:func:`stylecast.backbones.model_parts`; ``bn2`` for timm EfficientNet/MobileNet).
     Deeper layers carry more class evidence, shallower ones finer detail; the deepest
     stage that is still ``min_grid`` wide is the usual compromise.
     """
-    if input_size is not None and isinstance(getattr(model, "blocks", None), nn.Sequential):
-        grids = _stage_grids(model, int(input_size))
+    parts = model_parts(model)
+    if input_size is not None and parts.probe_stages and parts.stages is not None:
+        grids = _grid_sides(model, int(input_size), parts.stages)
         # Stride 16 or deeper: shallower stages see edges and textures, not garments.
         deep_enough = -(-int(input_size) // 16)
         fine = [i for i, g in enumerate(grids) if min_grid <= g <= deep_enough]
         if fine and grids[-1] < min_grid:
-            return model.blocks[fine[-1]]
-    for name in ("bn2", "conv_head"):
-        layer = getattr(model, name, None)
-        if isinstance(layer, nn.Module) and not isinstance(layer, nn.Identity):
-            return layer
+            return parts.stages[fine[-1]]
+    if parts.gradcam is not None:
+        return parts.gradcam
     last = None
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
@@ -115,16 +117,11 @@ def _grid_sides(model: nn.Module, size: int, modules: Sequence[nn.Module]) -> li
     return sides
 
 
-def _stage_grids(model: nn.Module, size: int) -> list[int]:
-    """The output grid side of every block stage at input ``size``."""
-    return _grid_sides(model, size, list(model.blocks))
-
-
 def cam_grid(model: nn.Module, input_size: int) -> int:
     """How many cells on a side the default Grad-CAM map has at ``input_size`` (an
     ensemble's: its first member's)."""
-    members = getattr(model, "members", None)
-    if isinstance(members, nn.ModuleList):
+    members = ensemble_members(model)
+    if members:
         model = members[0]
     return _grid_sides(model, input_size, [find_target_layer(model, input_size)])[0]
 
@@ -151,7 +148,7 @@ def grad_cam(
     """
     if x.ndim != 4:
         raise DataError(f"x must be a (N, 3, H, W) batch, got shape {tuple(x.shape)}")
-    if layer is None and isinstance(getattr(model, "members", None), nn.ModuleList):
+    if layer is None and ensemble_members(model) is not None:
         return _ensemble_cam(model, x, targets)
     layer = layer if layer is not None else find_target_layer(model, int(x.shape[-1]))
     store: dict[str, torch.Tensor] = {}
@@ -210,7 +207,7 @@ def _ensemble_cam(
     finally:
         ensemble.train(was_training)
     idx = logits.argmax(dim=1).tolist() if targets is None else list(targets)
-    cams = np.mean([grad_cam(m, x, idx)[0] for m in ensemble.members], axis=0)
+    cams = np.mean([grad_cam(m, x, idx)[0] for m in ensemble_members(ensemble) or []], axis=0)
     peak = cams.reshape(len(cams), -1).max(axis=1).clip(min=1e-12)[:, None, None]
     cams = np.where(peak > 1e-12, cams / peak, 0.0).clip(0.0, 1.0).astype(np.float32)
     return cams, logits.float().cpu().numpy()

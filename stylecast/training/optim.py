@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from stylecast.backbones import model_parts
+
 __all__ = [
     "block_groups",
     "class_weights",
@@ -32,7 +34,7 @@ def param_groups(
     least (layer-wise learning-rate decay). :func:`make_optimizer` applies the scales.
     """
     depth = {}  # parameter id -> stages between it and the classifier
-    if layer_decay < 1.0 and getattr(model, "blocks", None) is not None:
+    if layer_decay < 1.0 and model_parts(model).stages is not None:
         stages = block_groups(model)
         for i, group in enumerate(stages):
             for m in group:
@@ -91,13 +93,13 @@ def make_optimizer(
 
 
 def block_groups(model: nn.Module) -> list[list[nn.Module]]:
-    """Backbone stages from the input side: stem, each block stage, then the head."""
-    blocks = getattr(model, "blocks", None)
-    if blocks is None:
+    """Backbone stages from the input side: stem, each stage, then the head, as the
+    backbone's spec names them (:func:`stylecast.backbones.model_parts`); a model with no
+    known stages is one group."""
+    parts = model_parts(model)
+    if parts.stages is None:
         return [[model]]
-    stem = [m for n in ("conv_stem", "bn1") if (m := getattr(model, n, None)) is not None]
-    head = [m for n in ("conv_head", "bn2") if (m := getattr(model, n, None)) is not None]
-    return [stem, *[[b] for b in blocks], head]
+    return [parts.stem, *[[s] for s in parts.stages], parts.head]
 
 
 def set_trainable(model: nn.Module, groups: list[list[nn.Module]], n_trainable: int) -> None:
@@ -113,7 +115,8 @@ def set_trainable(model: nn.Module, groups: list[list[nn.Module]], n_trainable: 
             m.train(i >= cut)
             for p in m.parameters():
                 p.requires_grad_(i >= cut)
-    for p in model.get_classifier().parameters():
+    classifier = model_parts(model).classifier
+    for p in (classifier if classifier is not None else model.get_classifier()).parameters():
         p.requires_grad_(True)
 
 

@@ -24,7 +24,7 @@ _EXPORTS = {
     "PeriodShares": "stylecast.trends.shares",
     "period_shares": "stylecast.trends.shares",
     "Forecast": "stylecast.trends.forecast",
-    "forecast_series": "stylecast.trends.forecast",
+    "forecast_series": "stylecast.trends.models",
     "backtest_series": "stylecast.trends.backtest",
     "required_points": "stylecast.trends.backtest",
     "slope_signal": "stylecast.trends.signals",

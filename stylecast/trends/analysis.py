@@ -23,14 +23,13 @@ from stylecast.errors import DataError
 from stylecast.trends.backtest import backtest_series, required_points, score
 from stylecast.trends.config import (
     BACKTEST_COLUMNS,
-    BASELINES,
     FORECAST_COLUMNS,
     SUMMARY_COLUMNS,
     SeriesStatus,
     TrendsConfig,
     TrendsResult,
 )
-from stylecast.trends.forecast import forecast_series
+from stylecast.trends.models import baseline_names, forecast_series, forecaster
 from stylecast.trends.periods import PeriodAxis, order_periods, read_table
 from stylecast.trends.shares import PeriodShares, period_shares
 from stylecast.trends.signals import rank_signals, slope_signal
@@ -175,8 +174,9 @@ def _analyse_by(
     m = axis.season_length
     need = required_points(m, cfg.backtest_origins, cfg.backtest_horizon)
     labels = [axis.labels[i] for i in kept]
-    # Without seasons, seasonal naive is naive: it is left out rather than shown twice.
-    models = tuple(x for x in cfg.models if m > 1 or x != "seasonal_naive") or cfg.models
+    # Without seasons, seasonal naive is naive: a seasonal model is left out rather than
+    # shown twice.
+    models = tuple(x for x in cfg.models if m > 1 or not forecaster(x).seasonal) or cfg.models
     forecasts, backtest, summary, signals, series = [], [], [], [], []
     n_tests = sum(
         1 for c in range(len(shares.categories)) if _enough(shares, kept, c, cfg) and len(kept) >= 3
@@ -256,7 +256,7 @@ def _analyse_by(
                 "forecast",
                 model=bt.chosen,
                 wape=sel.get("wape"),
-                baseline_wape={b: scores[b]["wape"] for b in BASELINES if b in scores},
+                baseline_wape={b: scores[b]["wape"] for b in baseline_names() if b in scores},
             )
         )
     if bar is not None:

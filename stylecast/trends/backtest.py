@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from stylecast.trends.config import MODELS
-from stylecast.trends.forecast import forecast_series, seasonal_naive_errors
+from stylecast.trends.forecast import seasonal_naive_errors
+from stylecast.trends.models import forecast_series, forecaster_names
 
 __all__ = ["SeriesBacktest", "backtest_series", "required_points", "score"]
 
@@ -64,6 +64,7 @@ def backtest_series(
     first = min_train(season_length) + h - 1
     start = max(first, n - k - s - h + 1)
     found: dict[str, dict[int, tuple[float, float, float]]] = {m: {} for m in models}
+    rank = {m: i for i, m in enumerate(forecaster_names())}  # ties go to the simpler model
     for j in range(start, n):
         origin = j - h + 1
         for model in models:
@@ -85,7 +86,7 @@ def backtest_series(
             if not inner or any(i not in found[model] for i in inner):
                 continue
             mae = float(np.mean([abs(y[i] - found[model][i][0]) for i in inner]))
-            key = (round(mae, 12), MODELS.index(model), model)
+            key = (round(mae, 12), rank[model], model)
             best = key if best is None or key < best else best
         return best[2] if best else None
 

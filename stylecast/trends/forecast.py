@@ -1,7 +1,9 @@
 """Forecasting one share series: three baselines and four models, each with intervals.
 
 Every model takes the series so far (``y``), the season position of each point and of
-each step ahead, and returns the point forecast with a prediction interval:
+each step ahead, and returns the point forecast with a prediction interval. The models
+are registered in :mod:`stylecast.trends.models` (``fit_<name>`` here for the built-in
+ones); :func:`stylecast.trends.models.forecast_series` runs any registered model:
 
 * ``naive``: the last value.
 * ``seasonal_naive``: the last value of the same season (the last Fall for a Fall); with
@@ -24,13 +26,12 @@ statsmodels models give their own (Theta's with a cheaper variance estimate, see
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["Forecast", "forecast_series", "min_points"]
+__all__ = ["Forecast"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,6 @@ class Forecast:
     mean: np.ndarray
     low: np.ndarray
     high: np.ndarray
-
-
-def min_points(model: str) -> int:
-    """The shortest series ``model`` is fitted to."""
-    return 6 if model == "ets_damped" else 3
 
 
 def _rms(residuals: np.ndarray) -> float:
@@ -71,28 +67,65 @@ def seasonal_naive_errors(y: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return y[idx[ok]] - y[base[ok]]
 
 
-def _baseline(
-    model: str, y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, m: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Point forecasts and standard errors of a baseline."""
+def _normal(mean: np.ndarray, se: np.ndarray, interval: float) -> Forecast:
+    z = NormalDist().inv_cdf((1 + interval) / 2)
+    return Forecast(mean, mean - z * se, mean + z * se)
+
+
+def fit_naive(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    h = np.arange(1, len(ahead) + 1, dtype=float)
+    return _normal(np.full(h.size, y[-1]), _rms(np.diff(y)) * np.sqrt(h), interval)
+
+
+def fit_mean(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    t, h = len(y), len(ahead)
+    sd = float(np.std(y, ddof=1))
+    return _normal(np.full(h, y.mean()), np.full(h, sd * np.sqrt(1 + 1 / t)), interval)
+
+
+def fit_drift(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
     t = len(y)
     h = np.arange(1, len(ahead) + 1, dtype=float)
-    if model == "naive":
-        return np.full(h.size, y[-1]), _rms(np.diff(y)) * np.sqrt(h)
-    if model == "mean":
-        sd = float(np.std(y, ddof=1))
-        return np.full(h.size, y.mean()), np.full(h.size, sd * np.sqrt(1 + 1 / t))
-    if model == "drift":
-        slope = (y[-1] - y[0]) / (t - 1)
-        sigma = _rms(np.diff(y) - slope)
-        return y[-1] + h * slope, sigma * np.sqrt(h * (1 + h / (t - 1)))
-    # seasonal naive
+    slope = (y[-1] - y[0]) / (t - 1)
+    sigma = _rms(np.diff(y) - slope)
+    return _normal(y[-1] + h * slope, sigma * np.sqrt(h * (1 + h / (t - 1))), interval)
+
+
+def fit_seasonal_naive(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    positions, ahead = np.asarray(positions), np.asarray(ahead)
+    h = np.arange(1, len(ahead) + 1, dtype=float)
     mean = np.empty(h.size)
     for k, pos in enumerate(ahead):
         same = np.flatnonzero(positions == pos)
         mean[k] = y[same[-1]] if same.size else y[-1]
     sigma = _rms(seasonal_naive_errors(y, positions))
-    return mean, sigma * np.sqrt(np.floor((h - 1) / m) + 1)
+    return _normal(mean, sigma * np.sqrt(np.floor((h - 1) / season_length) + 1), interval)
+
+
+def fit_ets(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    return _statsmodels("ets", y, len(ahead), interval)
+
+
+def fit_ets_damped(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    return _statsmodels("ets_damped", y, len(ahead), interval)
+
+
+def fit_theta(
+    y: np.ndarray, positions: np.ndarray, ahead: np.ndarray, *, interval: float, season_length: int
+) -> Forecast:
+    return _statsmodels("theta", y, len(ahead), interval)
 
 
 def _statsmodels(model: str, y: np.ndarray, steps: int, interval: float) -> Forecast:
@@ -129,39 +162,4 @@ def _statsmodels(model: str, y: np.ndarray, steps: int, interval: float) -> Fore
     )
     return Forecast(
         frame["mean"].to_numpy(), frame["pi_lower"].to_numpy(), frame["pi_upper"].to_numpy()
-    )
-
-
-def forecast_series(
-    model: str,
-    y: np.ndarray,
-    positions: np.ndarray,
-    ahead: np.ndarray,
-    *,
-    interval: float = 0.8,
-    season_length: int = 1,
-) -> Forecast | None:
-    """``len(ahead)`` steps of ``model`` fitted to ``y``; None when it cannot be fitted.
-
-    ``positions`` are the season positions of ``y``'s points, ``ahead`` those of the steps
-    to forecast; ``season_length`` is the number of positions in a year.
-    """
-    y = np.asarray(y, dtype=float)
-    if len(y) < min_points(model) or not np.isfinite(y).all():
-        return None
-    if model in ("naive", "seasonal_naive", "mean", "drift"):
-        mean, se = _baseline(model, y, np.asarray(positions), np.asarray(ahead), season_length)
-        z = NormalDist().inv_cdf((1 + interval) / 2)
-        fc = Forecast(mean, mean - z * se, mean + z * se)
-    else:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")  # convergence chatter on short series
-                fc = _statsmodels(model, y, len(ahead), interval)
-        except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError):
-            return None
-        if not np.isfinite(fc.mean).all():
-            return None
-    return Forecast(
-        np.clip(fc.mean, 0.0, 1.0), np.clip(fc.low, 0.0, 1.0), np.clip(fc.high, 0.0, 1.0)
     )

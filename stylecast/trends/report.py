@@ -6,21 +6,12 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
+from stylecast.trends.models import baseline_names, display_name
+
 if TYPE_CHECKING:
     from stylecast.trends.config import TrendsResult
 
 __all__ = ["render_report", "pct"]
-
-_MODEL_NAMES = {
-    "selected": "chosen per origin (nested)",
-    "naive": "naive (last value)",
-    "seasonal_naive": "seasonal naive",
-    "mean": "mean",
-    "drift": "drift",
-    "ets": "ETS(A,N,N)",
-    "ets_damped": "ETS(A,Ad,N)",
-    "theta": "Theta",
-}
 
 
 def pct(value: Any, digits: int = 1) -> str:
@@ -82,7 +73,7 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
     pooled = pooled.assign(partial=pooled["n"] < most).sort_values(["partial", "wape"])
     backtest = [
         {
-            "model": _MODEL_NAMES.get(r["model"], r["model"]) + (" †" if r["partial"] else ""),
+            "model": display_name(r["model"], long=True) + (" †" if r["partial"] else ""),
             "wape": pct(r["wape"]),
             "ratio": _num(r["wape"] / ref) if ref and math.isfinite(ref) else "–",
             "mase": _num(r["mase"]),
@@ -94,9 +85,9 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
     per_series = [
         {
             "category": s.category,
-            "model": _MODEL_NAMES.get(s.model or "", s.model),
+            "model": display_name(s.model, long=True) if s.model else s.model,
             "wape": pct(s.wape),
-            **{b: pct(s.baseline_wape.get(b)) for b in ("naive", "seasonal_naive", "mean")},
+            "baselines": [pct(s.baseline_wape.get(b)) for b in baseline_names()],
         }
         for s in series
         if s.status == "forecast"
@@ -109,10 +100,11 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
         "next_periods": next_periods,
         "forecasts": forecasts,
         "backtest": backtest,
-        "reference": _MODEL_NAMES[reference],
+        "reference": display_name(reference, long=True),
         "partial": bool(pooled["partial"].any()) if len(pooled) else False,
         "targets": most,
         "per_series": per_series,
+        "baselines": [b.replace("_", " ") for b in baseline_names()],
         "not_forecast": [s for s in series if s.status != "forecast"],
         "n_series": len(series),
     }

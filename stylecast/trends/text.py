@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from stylecast.trends.models import baseline_names, display_name
 from stylecast.trends.report import pct
 
 if TYPE_CHECKING:
     from stylecast.trends.config import TrendsResult
 
 __all__ = ["format_trends"]
-
-_SHORT = {"seasonal_naive": "seasonal-naive", "selected": "chosen"}
 
 
 def _share_table(res: TrendsResult, by: str, columns: int, rows: int) -> list[str]:
@@ -67,9 +66,9 @@ def format_trends(res: TrendsResult, *, columns: int = 6, rows: int = 12) -> str
             partial = list(pooled.loc[pooled["n"] < most, "model"])
             pooled = pooled[pooled["n"] == most]  # models fitted at every target only
             scores = dict(zip(pooled["model"], pooled["wape"]))
-            order = ["selected", "naive", "seasonal_naive", "mean"]
+            order = ["selected", *baseline_names()]
             order += [m for m in scores if m not in order]
-            text = ", ".join(f"{_SHORT.get(m, m)} {pct(scores[m])}" for m in order if m in scores)
+            text = ", ".join(f"{display_name(m)} {pct(scores[m])}" for m in order if m in scores)
             n = sum(1 for s in series if s.status == "forecast")
             out.append(
                 f"backtest, last {cfg.backtest_origins} periods, WAPE over {n} series: {text}"
