@@ -1,6 +1,8 @@
 """The typed records of a run folder's JSON files: :class:`Preprocessing` and
 :class:`ModelInfo` (``model.json``: what the model expects; for an ensemble its
-:class:`EnsembleMember` list) and :class:`RunInfo` (``run.json``: where the data came from).
+:class:`EnsembleMember` list) and :class:`RunInfo` (``run.json``: where the data came from);
+:class:`EvaluationRecord` (``evaluation.json``) lives in :mod:`stylecast.records` and is
+re-exported here.
 :mod:`stylecast.run` re-exports them beside :class:`~stylecast.run.RunFolder`, which reads
 and writes them.
 """
@@ -13,8 +15,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from stylecast.errors import RunError
+from stylecast.records import EvaluationRecord
 
-__all__ = ["RUN_FORMAT", "EnsembleMember", "ModelInfo", "Preprocessing", "RunInfo"]
+__all__ = [
+    "RUN_FORMAT",
+    "EnsembleMember",
+    "EvaluationRecord",
+    "ModelInfo",
+    "Preprocessing",
+    "RunInfo",
+]
 
 # Bumped when the meaning of a file in the run folder changes.
 RUN_FORMAT = 2

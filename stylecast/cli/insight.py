@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from stylecast.cli.common import add_config_options, add_device_option, config_overrides
+from stylecast.cli.common import (
+    add_config_options,
+    add_device_option,
+    add_out_option,
+    add_quiet_option,
+    config_overrides,
+)
 from stylecast.config import EvaluateConfig
 
 
@@ -25,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("evaluation (defaults < --config FILE < these flags)")
     g.add_argument("--config", metavar="FILE.yaml", help="YAML file of EvaluateConfig keys")
     add_config_options(g, EvaluateConfig)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_option(p, "no progress bars")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser(
@@ -36,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "One file, every image embedded; opens offline.",
     )
     p.add_argument("run", help="run folder")
-    p.add_argument("--out", help="HTML file (default RUN/report.html)")
+    add_out_option(p, "HTML file (default RUN/report.html)")
     p.set_defaults(func=_report)
 
     p = sub.add_parser(
@@ -47,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", help="run folder")
     p.add_argument("image", help="image file")
-    p.add_argument("--out", metavar="FILE.png", help="PNG to write (default RUN/explain/STEM.png)")
+    add_out_option(p, "PNG to write (default RUN/explain/STEM.png)", "FILE.png")
     p.add_argument("--target", metavar="CLASS", help="class whose evidence to show")
     add_device_option(p, "the model")
     p.set_defaults(func=_explain)
@@ -59,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "test images they share (predictions.csv rows matched by path): is B really better?",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="two or more evaluated run folders")
-    p.add_argument("--out", metavar="FILE.json", help="also write the comparison as JSON")
+    add_out_option(p, "also write the comparison as JSON", "FILE.json")
     p.set_defaults(func=_compare)
 
 
@@ -72,7 +78,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.config,
         overrides=config_overrides(args, EvaluateConfig),
     )
-    result = evaluate(args.run, args.data, cfg, progress=not args.quiet)
+    from stylecast.inference import check_shift
+
+    result = evaluate(args.run, args.data, cfg, progress=not args.quiet, shift_check=check_shift)
     print(format_evaluation(result.metrics))
     print(f"wrote {result.evaluation_json} and {result.predictions_csv}")
     return 0

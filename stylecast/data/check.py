@@ -1,8 +1,9 @@
 """``stylecast data check``: open every image once and report what a run needs to know.
 
-:func:`check_data` returns a :class:`DataCheck`; its ``report`` is what
-``data_check.json`` holds (built by :mod:`stylecast.data.check_report`), and it can write
-a clean manifest of the readable images.
+:func:`check_data` returns a :class:`DataCheck`; its ``record`` is what
+``data_check.json`` holds (a :class:`~stylecast.records.DataCheckRecord`, counted by
+:mod:`stylecast.data.check_report`), and it can write a clean manifest of the readable
+images.
 """
 
 from __future__ import annotations
@@ -26,23 +27,29 @@ from stylecast.data.dupes import (
 from stylecast.data.sources import Dataset, discover, resolve_group_column
 from stylecast.errors import DataError
 from stylecast.fileio import atomic_write_json, atomic_write_text
+from stylecast.records import DataCheckRecord
 
 __all__ = ["DataCheck", "check_data"]
 
 
 @dataclass(frozen=True)
 class DataCheck:
-    """What ``stylecast data check`` found: ``report`` is what ``data_check.json`` holds."""
+    """What ``stylecast data check`` found: ``record`` is what ``data_check.json`` holds."""
 
-    report: dict[str, Any]
+    record: DataCheckRecord
     dataset: Dataset
     table: pd.DataFrame  # every image found, with columns ok, kind, reason, format, ...
     duplicates: Duplicates  # over the readable rows (``table[table.ok]``, in order)
     keep: np.ndarray  # per readable row: kept by --drop-duplicates
 
+    @property
+    def report(self) -> dict[str, Any]:
+        """:attr:`record` as the JSON ``data_check.json`` holds."""
+        return self.record.to_json()
+
     def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write :attr:`report` as JSON (atomically); returns the path."""
-        return atomic_write_json(path, self.report)
+        """Write :attr:`record` as JSON (atomically); returns the path."""
+        return atomic_write_json(path, self.record.to_json())
 
     def write_clean_manifest(
         self, path: str | os.PathLike[str], *, drop_duplicates: bool = False
@@ -111,7 +118,7 @@ def check_data(
         [int(i["width"]) * int(i["height"]) for i in r_infos],
         prefer=(readable["split"] == "train").to_numpy() if "split" in readable else None,
     )
-    report = build_report(
+    record = build_report(
         ds,
         readable=readable,
         infos=r_infos,
@@ -125,4 +132,4 @@ def check_data(
     for key in ("ok", "kind", "reason", "format", "width", "height", "mode"):
         table[key] = [i.get(key) for i in infos]
     table["digest"] = digests
-    return DataCheck(report, ds, table, dups, keep)
+    return DataCheck(DataCheckRecord.from_json(record), ds, table, dups, keep)

@@ -1,4 +1,5 @@
-"""The data check's report: a JSON-ready dict (``data_check.json``) and its text form.
+"""The data check's report: a JSON-ready dict (``data_check.json``, read back as a
+:class:`~stylecast.records.DataCheckRecord`) and its text form.
 
 Both ``stylecast data check`` (:func:`stylecast.data.check.check_data`) and training
 (:func:`stylecast.data.rundata.prepare_run_data`) build it with :func:`build_report`, so the
@@ -9,6 +10,7 @@ run's ``data_check.json`` and the one the command writes have the same keys; a r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from stylecast.data.dupes import COLOUR_TOLERANCE, Duplicates, cross_split_pairs
 from stylecast.data.sources import SPLITS, Dataset, printable_path
+from stylecast.records import DataCheckRecord, DuplicateSummary
 
 __all__ = ["build_report", "format_report", "MAX_LISTED"]
 
@@ -222,76 +225,69 @@ def _groups(readable: pd.DataFrame, column: str) -> dict[str, Any]:
     }
 
 
-def format_report(report: dict[str, Any], *, seconds: float | None = None) -> str:
-    """The report as the few lines ``stylecast data check`` prints."""
+def format_report(
+    report: DataCheckRecord | Mapping[str, Any], *, seconds: float | None = None
+) -> str:
+    """The report (its record, or the JSON) as the few lines ``stylecast data check`` prints."""
+    r = DataCheckRecord.of(report)
     lines = []
     took = f" in {seconds:.1f}s" if seconds is not None else ""
-    lines.append(
-        f"checked {report['n_files']} files in {report['source']} ({report['kind']}){took}"
-    )
-    lines.append(f"readable: {report['n_images']}, skipped: {report['n_skipped']}")
-    classes = ", ".join(f"{k} {v}" for k, v in report["classes"].items()) or "none readable"
-    imbalance = report["imbalance"]
-    ratio = f" (imbalance {imbalance:.2f}x largest/smallest)" if imbalance else ""
+    lines.append(f"checked {r.n_files} files in {r.source} ({r.kind}){took}")
+    lines.append(f"readable: {r.n_images}, skipped: {r.n_skipped}")
+    classes = ", ".join(f"{k} {v}" for k, v in r.classes.items()) or "none readable"
+    ratio = f" (imbalance {r.imbalance:.2f}x largest/smallest)" if r.imbalance else ""
     lines.append(f"classes: {classes}{ratio}")
-    if report.get("given_split"):
-        parts = [
-            f"{s} {sum(c.values())}" for s, c in report["given_split"].items() if sum(c.values())
-        ]
+    if r.given_split:
+        parts = [f"{s} {sum(c.values())}" for s, c in r.given_split.items() if sum(c.values())]
         lines.append(f"given split: {', '.join(parts)}")
-    leak = report.get("given_split_leakage")
+    leak = r.given_split_leakage
     if leak and leak["pairs_across_splits"]:
         e = leak["examples"][0]
         lines.append(
             f"LEAKAGE: {leak['pairs_across_splits']} duplicate pair(s) across the given splits, "
             f"e.g. {e['a']} [{e['a_split']}] ~ {e['b']} [{e['b_split']}]"
         )
-    if report["converted_to_rgb"]:
-        conv = ", ".join(f"{v} {k}" for k, v in report["converted_to_rgb"].items())
-        lines.append(f"converted to RGB: {conv}")
-    if report["exif_rotated"]:
-        lines.append(f"rotated by EXIF orientation: {report['exif_rotated']}")
-    mm = report["mismatched"]
+    lines += r.decoding_notes()
+    mm = r.mismatched
     if mm["count"]:
         first = mm["files"][0]
         lines.append(
             f"named as another format: {mm['count']} (kept; e.g. {first['path']} is "
             f"{first['format']})"
         )
-    d = report["duplicates"]
-    if d["threshold"] < 0:
+    d = r.duplicates or DuplicateSummary()
+    if d.threshold < 0:
         how = "exact file copies only"
     else:
-        how = f"phash distance <= {d['threshold']} and same colours"
+        how = f"phash distance <= {d.threshold} and same colours"
     lines.append(
-        f"duplicates ({how}): {d['clusters']} clusters of {d['images_in_clusters']} images "
-        f"({d['exact_copies']} exact copies, {d['conflicting_labels']} clusters with "
-        f"conflicting labels); --drop-duplicates would leave out {d['would_drop']}"
+        f"duplicates ({how}): {d.clusters} clusters of {d.images_in_clusters} images "
+        f"({d.exact_copies} exact copies, {d.conflicting_labels} clusters with "
+        f"conflicting labels); --drop-duplicates would leave out {d.would_drop}"
     )
-    for c in d["examples"][:5]:
-        flag = "  CONFLICT" if c["conflict"] else ""
-        labels = "/".join(c["labels"])
-        more = f" (+{c['size'] - len(c['paths'][:3])} more)" if c["size"] > 3 else ""
-        lines.append(f"  {c['size']} x {labels}{flag}: {', '.join(c['paths'][:3])}{more}")
-    if report.get("groups"):
-        g = report["groups"]
+    for c in d.examples[:5]:
+        flag = "  CONFLICT" if c.conflict else ""
+        more = f" (+{c.size - len(c.paths[:3])} more)" if c.size > 3 else ""
+        lines.append(f"  {c.size} x {c.label_text}{flag}: {', '.join(c.paths[:3])}{more}")
+    if r.groups:
+        g = r.groups
         lines.append(
-            f"groups ({g['column']}): {g['groups']} groups, {g['with_several_images']} with "
-            f"several images (largest {g['largest']}), {g['mixed_labels']} with mixed labels"
+            f"groups ({g.column}): {g.groups} groups, {g.with_several_images} with "
+            f"several images (largest {g.largest}), {g.mixed_labels} with mixed labels"
         )
-        if "clusters_across_groups" in d:
+        if d.clusters_across_groups is not None:
             lines.append(
-                f"  duplicate clusters spanning several groups: {d['clusters_across_groups']} "
+                f"  duplicate clusters spanning several groups: {d.clusters_across_groups} "
                 "(training keeps them on one side anyway)"
             )
-    if report["ignored_files"]["count"]:
-        ig = report["ignored_files"]
+    if r.ignored_files["count"]:
+        ig = r.ignored_files
         lines.append(f"ignored non-image files: {ig['count']} (e.g. {ig['first'][0]})")
-    if report["skipped"]:
-        kinds = ", ".join(f"{k} {v}" for k, v in report["skipped_by_kind"].items())
+    if r.skipped:
+        kinds = ", ".join(f"{k} {v}" for k, v in r.skipped_by_kind.items())
         lines.append(f"skipped files ({kinds}):")
-        for s in report["skipped"][:10]:
+        for s in r.skipped[:10]:
             lines.append(f"  {s['path']}: {s['reason']}")
-        if report["n_skipped"] > 10:
-            lines.append(f"  ... and {report['n_skipped'] - 10} more (see the JSON report)")
+        if r.n_skipped > 10:
+            lines.append(f"  ... and {r.n_skipped - 10} more (see the JSON report)")
     return "\n".join(lines)

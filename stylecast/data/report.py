@@ -20,6 +20,7 @@ import pandas as pd
 
 from stylecast.data.decode import letterbox, load_image
 from stylecast.errors import DataError, RunError
+from stylecast.records import DataCheckRecord
 from stylecast.run import RunFolder
 
 __all__ = ["render_data_section", "DATA_FIGURES"]
@@ -90,7 +91,7 @@ def render_data_section(
     if not folder.splits_file.is_file():
         raise RunError(f"{run} has no {RunFolder.SPLITS}; train a run first (stylecast train DATA)")
     splits = folder.splits()
-    check = folder.read_json_if_present(RunFolder.DATA_CHECK) or {}
+    check = DataCheckRecord.read_if_present(folder.data_check_file) or DataCheckRecord()
     skipped = folder.read_json_if_present(RunFolder.SKIPPED) or []
     root = _image_root(folder)
     parts: list[str] = ['<div class="stylecast-data">']
@@ -180,15 +181,15 @@ def render_data_section(
 
 
 def _summary(
-    splits: pd.DataFrame, check: dict[str, Any], skipped: list[Any], root: Path | None
+    splits: pd.DataFrame, check: DataCheckRecord, skipped: list[Any], root: Path | None
 ) -> str:
     items = [f"<li>{len(splits)} images in {splits['label'].nunique()} classes"]
     if root is not None:
         items[0] += f" from <code>{_esc(root)}</code>"
     items[0] += "</li>"
-    if check.get("imbalance") is not None:
-        items.append(f"<li>imbalance (largest / smallest class): {check['imbalance']:.2f}x</li>")
-    sp = check.get("split", {})
+    if check.imbalance is not None:
+        items.append(f"<li>imbalance (largest / smallest class): {check.imbalance:.2f}x</li>")
+    sp = check.split or {}
     if sp:
         grouped = ", ".join(sp.get("grouped_by") or [])
         sizes = ", ".join(f"{k} {v}" for k, v in sp.get("sizes", {}).items())
@@ -206,23 +207,18 @@ def _summary(
         if sp.get("periods"):
             per = "; ".join(f"{k}: {', '.join(v)}" for k, v in sp["periods"].items() if v)
             items.append(f"<li>periods ({_esc(sp.get('time_column'))}): {_esc(per)}</li>")
-    if check.get("groups"):
-        g = check["groups"]
+    if check.groups:
+        g = check.groups
         items.append(
-            f"<li>groups ({_esc(g['column'])}): {g['groups']}, {g['with_several_images']} with "
-            f"several images, {g['mixed_labels']} with mixed labels</li>"
+            f"<li>groups ({_esc(g.column)}): {g.groups}, {g.with_several_images} with "
+            f"several images, {g.mixed_labels} with mixed labels</li>"
         )
-    if check.get("converted_to_rgb"):
-        conv = ", ".join(f"{v} {k}" for k, v in check["converted_to_rgb"].items())
-        items.append(f"<li>converted to RGB: {_esc(conv)}</li>")
-    if check.get("exif_rotated"):
-        items.append(f"<li>rotated by EXIF orientation: {check['exif_rotated']}</li>")
-    mm = check.get("mismatched", {})
-    if mm.get("count"):
-        items.append(f"<li>files named as another format (kept): {mm['count']}</li>")
-    if check.get("dropped_duplicates"):
+    items += [f"<li>{_esc(note)}</li>" for note in check.decoding_notes()]
+    if check.mismatched.get("count"):
+        items.append(f"<li>files named as another format (kept): {check.mismatched['count']}</li>")
+    if check.dropped_duplicates:
         items.append(
-            f"<li>duplicates left out (--drop-duplicates): {len(check['dropped_duplicates'])}</li>"
+            f"<li>duplicates left out (--drop-duplicates): {len(check.dropped_duplicates)}</li>"
         )
     items.append(f"<li>skipped files: {len(skipped)}</li>")
     return "<ul>" + "".join(items) + "</ul>"
@@ -231,54 +227,54 @@ def _summary(
 def _duplicates(
     run: Path,
     splits: pd.DataFrame,
-    check: dict[str, Any],
+    check: DataCheckRecord,
     root: Path | None,
     max_clusters: int,
 ) -> str:
     from stylecast.plots import image_grid, save_figure
 
-    d = check.get("duplicates")
+    d = check.duplicates
     if not d:
         return (
             f'<p class="muted">No duplicate check in this run ({RunFolder.DATA_CHECK} absent).</p>'
         )
     how = (
         "exact file copies"
-        if d.get("threshold", 0) < 0
-        else f"perceptual-hash distance ≤ {d.get('threshold')} bits and the same colours"
+        if d.threshold < 0
+        else f"perceptual-hash distance ≤ {d.threshold} bits and the same colours"
     )
     head = (
-        f"<p>{d.get('clusters', 0)} cluster(s) of {d.get('images_in_clusters', 0)} images "
-        f"({_esc(how)}); {d.get('exact_copies', 0)} exact copies; "
-        f"{d.get('conflicting_labels', 0)} cluster(s) with conflicting labels. "
+        f"<p>{d.clusters} cluster(s) of {d.images_in_clusters} images "
+        f"({_esc(how)}); {d.exact_copies} exact copies; "
+        f"{d.conflicting_labels} cluster(s) with conflicting labels. "
         "Each cluster is kept inside one split.</p>"
     )
-    examples = d.get("examples") or []
+    examples = d.examples
     if not examples:
         return head
     where = dict(zip(splits["path"], splits["split"], strict=False))
     label_of = dict(zip(splits["path"], splits["label"], strict=False))
     rows = []
     for k, c in enumerate(examples[:20], start=1):
-        sp = sorted({where.get(p, "dropped") for p in c["paths"]})
+        sp = sorted({where.get(p, "dropped") for p in c.paths})
         rows.append(
             [
                 k,
-                c["size"],
-                "/".join(c["labels"]),
-                "yes" if c.get("conflict") else "",
+                c.size,
+                c.label_text,
+                "yes" if c.conflict else "",
                 ", ".join(sp),
-                ", ".join(c["paths"][:4]) + (" ..." if c["size"] > 4 else ""),
+                ", ".join(c.paths[:4]) + (" ..." if c.size > 4 else ""),
             ]
         )
     out = [head, _table(["#", "images", "labels", "conflict", "splits", "files"], rows)]
     if root is not None and root.is_dir():
-        ncols = min(6, max(len(c["paths"]) for c in examples[:max_clusters]))
+        ncols = min(6, max(len(c.paths) for c in examples[:max_clusters]))
         blank = np.full((_THUMB, _THUMB, 3), 255, dtype=np.uint8)
         images, titles, colours = [], [], []
         for k, c in enumerate(examples[:max_clusters], start=1):
             row = []
-            for p in c["paths"][:ncols]:
+            for p in c.paths[:ncols]:
                 arr = _thumb(root / p)
                 if arr is not None:
                     title = f"#{k} {where.get(p, 'dropped')} {label_of.get(p, '')}"
@@ -288,7 +284,7 @@ def _duplicates(
             for arr, title in row:
                 images.append(arr)
                 titles.append(title)
-                colours.append("#b3261e" if c.get("conflict") else "#222222")
+                colours.append("#b3261e" if c.conflict else "#222222")
             for _ in range(ncols - len(row)):
                 images.append(blank)
                 titles.append("")

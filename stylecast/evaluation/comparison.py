@@ -23,6 +23,7 @@ from stylecast.errors import DataError, RunError
 from stylecast.evaluation.metrics import mcnemar_test
 from stylecast.evaluation.summary import Headline
 from stylecast.fileio import atomic_write_json
+from stylecast.records import EvaluationRecord
 from stylecast.run import RunFolder
 
 __all__ = ["CompareResult", "PairTest", "RunSummary", "compare", "format_comparison"]
@@ -88,9 +89,7 @@ def _load(run: Path) -> tuple[Headline, pd.DataFrame]:
             f"{run} has not been evaluated (no {RunFolder.EVALUATION}/{RunFolder.PREDICTIONS}): "
             f"run `stylecast evaluate {run}` first"
         )
-    headline = Headline.from_metrics(
-        folder.read_json_if_present(RunFolder.EVALUATION), str(ev_json)
-    )
+    headline = Headline.from_record(EvaluationRecord.read(ev_json))
     try:
         preds = pd.read_csv(pred_csv, dtype={"path": str, "true": str, "predicted": str})
     except (

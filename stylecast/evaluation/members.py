@@ -22,8 +22,8 @@ from stylecast.config import EvaluateConfig
 from stylecast.evaluation.calibration import reliability_bins
 from stylecast.evaluation.intervals import wilson_interval
 from stylecast.evaluation.metrics import mcnemar_test
-from stylecast.evaluation.summary import STORED, TOO_FEW
 from stylecast.evaluation.temperature import choose_temperature
+from stylecast.records.parts import STORED, TOO_FEW
 from stylecast.run import ModelInfo
 
 __all__ = [

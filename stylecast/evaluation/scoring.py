@@ -48,10 +48,15 @@ from stylecast.evaluation.temperature import (
 )
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import load_model
+from stylecast.records import EvaluationRecord
 from stylecast.run import ModelInfo, RunFolder
 from stylecast.training import predict_logits, resolve_device
 
 __all__ = ["EVALUATION_FIGURES", "EvaluationResult", "evaluate"]
+
+ShiftCheck = Callable[..., Any]
+"""``check_shift(run, pixels, *, confidence, correct, cache)`` -> a report with ``shifted``,
+``summary()`` and ``to_json()`` (:func:`stylecast.inference.check_shift`)."""
 
 # The figures evaluate draws into the run (``<name>.png``); the report embeds them.
 EVALUATION_FIGURES = (
@@ -66,15 +71,21 @@ EVALUATION_FIGURES = (
 class EvaluationResult:
     """One evaluation: its headline numbers, every number, and where they were written.
 
-    ``metrics`` is the content of ``evaluation.json`` (per class, confusion matrix,
-    reliability bins, calibration, ...); ``headline`` the numbers people read first.
+    ``record`` is ``evaluation.json`` typed (per class, confusion matrix, reliability
+    bins, calibration, ...); ``headline`` the numbers people read first.
     """
 
     run_dir: Path
     headline: Headline
-    metrics: dict[str, Any]
+    record: EvaluationRecord
     predictions_csv: Path
     out_dir: Path  # the run itself, or ``RUN/evaluations/<data name>/`` for other data
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The content of ``evaluation.json`` (``record.to_json()``), for code that reads it
+        as a dict."""
+        return self.record.to_json()
 
     @property
     def evaluation_json(self) -> Path:
@@ -122,8 +133,14 @@ def evaluate(
     *,
     progress: bool = True,
     cache: ImageCache | None = None,
+    shift_check: ShiftCheck | None = None,
 ) -> EvaluationResult:
-    """Score the run's model; write ``evaluation.json``, ``predictions.csv`` and figures."""
+    """Score the run's model; write ``evaluation.json``, ``predictions.csv`` and figures.
+
+    ``shift_check`` (:func:`stylecast.inference.check_shift`, which ``stylecast evaluate``
+    passes) compares other ``data`` with the run's training images; the evaluation stage
+    sits below inference and does not import it. Without one, other data is scored
+    without the check."""
     cfg = cfg or EvaluateConfig()
     folder = RunFolder(run)
     model, info = load_model(folder.path)
@@ -138,7 +155,7 @@ def evaluate(
     cache = cache or ImageCache()
     onnx = None
     if cfg.backend != "torch":  # the run's ONNX export, when one matches its weights
-        from stylecast.inference import onnx_engine
+        from stylecast.export.engine import onnx_engine
 
         onnx = onnx_engine(folder.path, cfg.backend)
 
@@ -232,14 +249,15 @@ def evaluate(
     for c in extras:
         table[c] = scored[c].to_numpy()
     metrics["breakdown"] = accuracy_by(table)
-    if split == "external" and getattr(cfg, "shift_check", True):
+    if split == "external" and getattr(cfg, "shift_check", True) and shift_check is not None:
         metrics["shift"] = _shift_check(
-            folder, rows.table, proba, pred == y, cache=cache, progress=progress
+            shift_check, folder, rows.table, proba, pred == y, cache=cache, progress=progress
         )
         atomic_write_json(out.shift_file, metrics["shift"])
-    atomic_write_json(out.evaluation_file, metrics)
+    record = EvaluationRecord.from_json(metrics, str(out.evaluation_file))
+    atomic_write_json(out.evaluation_file, record.to_json())
     atomic_write_text(out.predictions_file, table.to_csv(index=False))
-    _write_figures(out.path, metrics)
+    _write_figures(out.path, record)
     if cfg.gallery_size > 0:
         from stylecast.evaluation.galleries import build_galleries
 
@@ -251,11 +269,12 @@ def evaluate(
             info=info,
             caption_column=getattr(cfg, "caption_column", None),
         )
-    headline = Headline.from_metrics(metrics, str(out.evaluation_file))
-    return EvaluationResult(folder.path, headline, metrics, out.predictions_file, out.path)
+    headline = Headline.from_record(record)
+    return EvaluationResult(folder.path, headline, record, out.predictions_file, out.path)
 
 
 def _shift_check(
+    check_shift: ShiftCheck,
     folder: RunFolder,
     table: pd.DataFrame,
     proba: np.ndarray,
@@ -266,8 +285,6 @@ def _shift_check(
 ) -> dict[str, Any]:
     """Do the other data's images look like the run's training images? (Printed when not.)"""
     import sys
-
-    from stylecast.inference import check_shift
 
     # The same table as the scored one: its pixels come back from the cache, not decoded.
     prep = folder.model_info().preprocessing
@@ -309,7 +326,7 @@ def _choose(
     )
 
 
-def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
+def _write_figures(run: Path, ev: EvaluationRecord) -> None:
     from stylecast.plots import (
         plot_calibration,
         plot_confusion_matrix,
@@ -317,21 +334,20 @@ def _write_figures(run: Path, metrics: dict[str, Any]) -> None:
         save_figure,
     )
 
-    names = metrics["class_names"]
-    cm = metrics["confusion_matrix"]
-    cal = metrics["calibration"]
+    names, cm, cal = ev.class_names, ev.confusion_matrix, ev.calibration
+    assert cal is not None and ev.uncalibrated is not None  # evaluate wrote both
     figures = {
         "confusion_matrix": plot_confusion_matrix(cm, names),
         "confusion_matrix_normalized": plot_confusion_matrix(
             cm, names, normalize=True, title="Share of true class"
         ),
-        "reliability": plot_reliability(metrics["reliability"], ece=metrics["ece"]),
+        "reliability": plot_reliability(ev.reliability, ece=ev.ece),
         "calibration": plot_calibration(
-            metrics["uncalibrated"]["reliability"],
-            metrics["reliability"],
-            ece_before=cal["ece_before"],
-            ece_after=cal["ece_after"],
-            temperature=cal["temperature"],
+            ev.uncalibrated.reliability,
+            ev.reliability,
+            ece_before=cal.ece_before,
+            ece_after=cal.ece_after,
+            temperature=cal.temperature,
         ),
     }
     for name in EVALUATION_FIGURES:

@@ -1,8 +1,9 @@
 """What an evaluation says: its headline numbers (typed) and the console summary.
 
 ``evaluation.json`` holds every number (per class, confusion matrix, reliability bins,
-...); :class:`Headline` holds the few people read first, so code that reports on an
-evaluation reads ``headline.accuracy`` instead of string keys.
+...; typed as :class:`~stylecast.records.EvaluationRecord`); :class:`Headline` holds the
+few people read first, so code that reports on an evaluation reads ``headline.accuracy``
+instead of string keys.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stylecast.errors import RunError
+from stylecast.evaluation.members import ensemble_lines
+from stylecast.records import Calibration, EvaluationRecord
+from stylecast.records.parts import (
+    DECISIONS,
+    FITTED,
+    NO_GAIN,
+    NOT_FITTED,
+    SEPARABLE,
+    STORED,
+    TOO_FEW,
+)
 from stylecast.run import RunFolder
 
 __all__ = [
@@ -27,14 +38,7 @@ __all__ = [
     "format_evaluation",
 ]
 
-# What evaluation.json's ``calibration.decision`` says.
-FITTED = "fitted"  # fitted on the validation split, kept: it helped out of sample
-NO_GAIN = "kept 1: did not help out of sample"
-TOO_FEW = "kept 1: too few validation images"
-SEPARABLE = "separable"  # no validation error: nothing to fit, T = 1
-STORED = RunFolder.MODEL  # the temperature already in model.json (other data, --no-calibrate)
-NOT_FITTED = "none"  # T = 1, nothing fitted (calibration off or no separate validation split)
-DECISIONS = (FITTED, NO_GAIN, TOO_FEW, SEPARABLE, STORED, NOT_FITTED)
+# What evaluation.json's ``calibration.decision`` says: stylecast.records.parts' words.
 
 
 @dataclass(frozen=True)
@@ -72,54 +76,38 @@ class Headline:
 
     @classmethod
     def from_metrics(
-        cls, metrics: Mapping[str, Any], where: str = RunFolder.EVALUATION
+        cls, metrics: EvaluationRecord | Mapping[str, Any], where: str = RunFolder.EVALUATION
     ) -> Headline:
-        """The headline of ``evaluation.json``'s content (or of ``classification_metrics``).
-
-        A missing number raises RunError naming ``where``.
+        """The headline of ``evaluation.json``'s record or content (or of
+        ``classification_metrics``). A missing number raises RunError naming ``where``.
         """
-        if not isinstance(metrics, Mapping):
-            raise RunError(
-                f"{where} is malformed (not a JSON object); run stylecast evaluate again"
-            )
-        try:
-            before = metrics.get("calibration") or {}
-            raw = metrics.get("uncalibrated") or {}
-            macro = metrics.get("macro_avg") or {}
-            majority = metrics.get("majority") or {}
-            return cls(
-                n=int(metrics["n"]),
-                accuracy=float(metrics["accuracy"]),
-                accuracy_ci=_interval(metrics.get("accuracy_ci")),
-                balanced_accuracy=float(metrics["balanced_accuracy"]),
-                balanced_accuracy_ci=_interval(metrics.get("balanced_accuracy_ci")),
-                macro_f1=_number(macro.get("f1")),
-                log_loss=float(metrics["log_loss"]),
-                ece=float(metrics["ece"]),
-                log_loss_before=_number(before.get("log_loss_before", raw.get("log_loss"))),
-                ece_before=_number(before.get("ece_before", raw.get("ece"))),
-                temperature=float(metrics.get("temperature", before.get("temperature", 1.0))),
-                split=None if metrics.get("split") is None else str(metrics["split"]),
-                majority_class=majority.get("class"),
-                majority_share=_number(majority.get("share")),
-                p_vs_majority=_number(majority.get("p_value")),
-                small_sample=bool(metrics.get("small_sample", False)),
-            )
-        except KeyError as exc:
-            raise RunError(f"{where} lacks {exc.args[0]!r}; run stylecast evaluate again") from None
-        except (TypeError, ValueError) as exc:
-            raise RunError(f"{where} is malformed ({exc}); run stylecast evaluate again") from None
+        return cls.from_record(EvaluationRecord.of(metrics, where))
 
-
-def _interval(value: Any) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    lo, hi = value
-    return float(lo), float(hi)
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
+    @classmethod
+    def from_record(cls, ev: EvaluationRecord) -> Headline:
+        """The headline of an evaluation's record."""
+        cal, raw = ev.calibration, ev.uncalibrated
+        before_ll = cal.log_loss_before if cal is not None else None
+        before_ece = cal.ece_before if cal is not None else None
+        majority = ev.majority
+        return cls(
+            n=ev.n,
+            accuracy=ev.accuracy,
+            accuracy_ci=ev.accuracy_ci,
+            balanced_accuracy=ev.balanced_accuracy,
+            balanced_accuracy_ci=ev.balanced_accuracy_ci,
+            macro_f1=ev.macro_avg.f1 if ev.macro_avg is not None else None,
+            log_loss=ev.log_loss,
+            ece=ev.ece,
+            log_loss_before=before_ll if before_ll is not None or raw is None else raw.log_loss,
+            ece_before=before_ece if before_ece is not None or raw is None else raw.ece,
+            temperature=ev.applied_temperature,
+            split=ev.split,
+            majority_class=majority.name if majority else None,
+            majority_share=majority.share if majority else None,
+            p_vs_majority=majority.p_value if majority else None,
+            small_sample=ev.small_sample,
+        )
 
 
 def _ci(values: tuple[float, float] | None) -> str:
@@ -134,20 +122,22 @@ def _pair(before: float, after: float) -> str:
     return f"{before:.{digits}f} -> {after:.{digits}f}"
 
 
-def calibration_reason(cal: Mapping[str, Any], split: str | None = None) -> str:
+def calibration_reason(cal: Calibration | Mapping[str, Any], split: str | None = None) -> str:
     """One sentence: which temperature an evaluation kept and why (``calibration`` block of
     ``evaluation.json``; ``split`` is the evaluation's split). The console summary prints
     it and the report's Calibration section shows it."""
-    decision = cal.get("decision", cal.get("source"))
-    t = float(cal.get("temperature", 1.0))
-    n_val = cal.get("n_val", 0)
+    if not isinstance(cal, Calibration):
+        cal = Calibration.from_json(cal) or Calibration()
+    decision = cal.kept_decision
+    t = cal.temperature
+    n_val = cal.n_val
     cv = ""
-    if cal.get("cv_nll_one") is not None:
+    if cal.cv_nll_one is not None:
         cv = (
-            f" ({cal['folds']}-fold cross-validation on the validation split, without -> with "
-            f"the fitted temperature: log loss {cal['cv_nll_one']:.3f} -> "
-            f"{cal['cv_nll_fitted']:.3f}, ECE {cal['cv_ece_one']:.3f} -> "
-            f"{cal['cv_ece_fitted']:.3f})"
+            f" ({cal.folds}-fold cross-validation on the validation split, without -> with "
+            f"the fitted temperature: log loss {cal.cv_nll_one:.3f} -> "
+            f"{cal.cv_nll_fitted:.3f}, ECE {cal.cv_ece_one:.3f} -> "
+            f"{cal.cv_ece_fitted:.3f})"
         )
     if decision == FITTED:
         return (
@@ -155,7 +145,7 @@ def calibration_reason(cal: Mapping[str, Any], split: str | None = None) -> str:
             f"it helped out of sample{cv}"
         )
     if decision == NO_GAIN:
-        fitted = cal.get("fitted")
+        fitted = cal.fitted
         which = f" ({fitted:.2f})" if fitted is not None else ""
         return (
             f"temperature 1 kept: the temperature fitted on {n_val} validation images"
@@ -208,27 +198,26 @@ def verdict_sentence(h: Headline) -> str | None:
     return text
 
 
-def format_evaluation(metrics: Mapping[str, Any]) -> str:
-    """The console summary printed by ``stylecast evaluate``, from ``evaluation.json``'s content."""
-    h = Headline.from_metrics(metrics)
+def format_evaluation(metrics: EvaluationRecord | Mapping[str, Any]) -> str:
+    """The console summary printed by ``stylecast evaluate``, from ``evaluation.json``'s
+    record (or content)."""
+    ev = EvaluationRecord.of(metrics)
+    h = Headline.from_record(ev)
     lines = [
-        f"split: {h.split}  images: {h.n}"
-        + (f"  model: {metrics['backend']}" if metrics.get("backend") else ""),
+        f"split: {h.split}  images: {h.n}" + (f"  model: {ev.backend}" if ev.backend else ""),
         f"accuracy: {h.accuracy:.3f}{_ci(h.accuracy_ci)}",
         f"balanced accuracy: {h.balanced_accuracy:.3f}{_ci(h.balanced_accuracy_ci)}",
     ]
     verdict = verdict_sentence(h)
     if verdict:
         lines.append(f"verdict: {verdict}")
-    if metrics.get("top_k"):
+    if ev.top_k:
         lines.append(
-            "  ".join(
-                f"{k.replace('_', '-')} accuracy: {v:.3f}" for k, v in metrics["top_k"].items()
-            )
+            "  ".join(f"{k.replace('_', '-')} accuracy: {v:.3f}" for k, v in ev.top_k.items())
         )
-    cal = metrics.get("calibration")
+    cal = ev.calibration
     if cal and h.log_loss_before is not None and h.ece_before is not None:
-        lines.append(f"calibration: {cal.get('reason') or calibration_reason(cal, h.split)}")
+        lines.append(f"calibration: {cal.reason or calibration_reason(cal, h.split)}")
         if h.temperature == 1.0:
             lines.append(
                 f"  log loss {h.log_loss:.3f}   ECE {h.ece:.3f}   "
@@ -244,29 +233,24 @@ def format_evaluation(metrics: Mapping[str, Any]) -> str:
         lines.append(
             f"log loss: {h.log_loss:.3f}  ECE: {h.ece:.3f} (temperature {h.temperature:.2f})"
         )
-    if metrics.get("ensemble"):
-        from stylecast.evaluation.members import ensemble_lines
-
-        lines += ["", *ensemble_lines(metrics["ensemble"])]
-    names = metrics["class_names"]
+    if ev.ensemble:
+        lines += ["", *ensemble_lines(dict(ev.ensemble))]
+    names = ev.class_names
     width = max(max(len(n) for n in names), len("weighted avg")) + 2
     lines += ["", "confusion matrix (rows = true, columns = predicted):"]
     lines.append(" " * width + "".join(f"{n:>{width}}" for n in names))
-    for n, row in zip(names, metrics["confusion_matrix"], strict=True):
+    for n, row in zip(names, ev.confusion_matrix, strict=True):
         lines.append(f"{n:<{width}}" + "".join(f"{v:>{width}}" for v in row))
     lines.append("")
     lines.append(f"{'class':<{width}}precision  recall     f1  support")
     for n in names:
-        pc = metrics["per_class"][n]
+        pc = ev.per_class[n]
         lines.append(
-            f"{n:<{width}}{pc['precision']:>9.3f}{pc['recall']:>8.3f}{pc['f1']:>7.3f}"
-            f"{pc['support']:>9d}"
+            f"{n:<{width}}{pc.precision:>9.3f}{pc.recall:>8.3f}{pc.f1:>7.3f}{pc.support:>9d}"
         )
-    for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg")):
-        avg = metrics.get(key)
+    for avg, label in ((ev.macro_avg, "macro avg"), (ev.weighted_avg, "weighted avg")):
         if avg:
             lines.append(
-                f"{label:<{width}}{avg['precision']:>9.3f}{avg['recall']:>8.3f}"
-                f"{avg['f1']:>7.3f}{h.n:>9d}"
+                f"{label:<{width}}{avg.precision:>9.3f}{avg.recall:>8.3f}{avg.f1:>7.3f}{h.n:>9d}"
             )
     return "\n".join(lines)

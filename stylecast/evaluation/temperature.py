@@ -22,7 +22,7 @@ from scipy import special
 
 from stylecast.evaluation._checks import check_logits
 from stylecast.evaluation.calibration import fit_temperature, reliability_bins, softmax
-from stylecast.evaluation.summary import FITTED, NO_GAIN, SEPARABLE, TOO_FEW
+from stylecast.records.parts import FITTED, NO_GAIN, SEPARABLE, TOO_FEW
 
 __all__ = [
     "CALIBRATION_FOLDS",

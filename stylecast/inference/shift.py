@@ -37,6 +37,7 @@ from stylecast.inference.shift_stats import (
     confidence_shift,
     domain_auc,
 )
+from stylecast.records import EvaluationRecord
 from stylecast.run import ModelInfo, RunFolder
 
 __all__ = ["MIN_IMAGES", "ShiftOptions", "ShiftReport", "check_shift"]
@@ -335,13 +336,11 @@ def _accuracy(
     if correct is None or len(correct) == 0:
         return None
     try:
-        ev = folder.read_json_if_present(RunFolder.EVALUATION) or {}
+        ev = EvaluationRecord.read_if_present(folder.evaluation_file)
     except StylecastError:
-        ev = {}
-    if "accuracy" not in ev or not ev.get("n"):
+        ev = None
+    if ev is None or not ev.n:
         notes.append("no accuracy comparison: the run's test split was never evaluated")
         return None
     c = np.asarray(correct, bool)
-    return accuracy_drop(
-        int(c.sum()), len(c), reference=float(ev["accuracy"]), n_reference=int(ev["n"])
-    )
+    return accuracy_drop(int(c.sum()), len(c), reference=ev.accuracy, n_reference=ev.n)

@@ -1,8 +1,9 @@
 """Figures of an evaluation: confusion matrix, reliability and calibration, Grad-CAM overlays.
 
 Compute, then plot: each function takes the numbers :func:`stylecast.evaluation.evaluate`
-writes into ``evaluation.json`` (``metrics["confusion_matrix"]``, ``metrics["reliability"]``,
-...) and an optional matplotlib ``ax``, and returns the Figure it drew on.
+writes into ``evaluation.json`` (its :class:`~stylecast.records.EvaluationRecord`'s
+``confusion_matrix``, ``reliability``, ...) and an optional matplotlib ``ax``, and returns
+the Figure it drew on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from numpy.typing import ArrayLike
 
 from stylecast.errors import DataError
 from stylecast.plots.style import BLUE, GREY, STYLE, figure_of, grid, new_axes
+from stylecast.records import ReliabilityBin
 
 __all__ = [
     "overlay_heatmap",
@@ -40,7 +42,7 @@ def plot_confusion_matrix(
 ) -> Figure:
     """Annotated confusion matrix; rows are the true class, columns the prediction.
 
-    ``cm`` holds counts (``metrics["confusion_matrix"]``). With ``normalize=True``
+    ``cm`` holds counts (the record's ``confusion_matrix``). With ``normalize=True``
     the colours show each row's share and every cell reads ``share`` over ``count``;
     a row with no samples stays 0. A matrix of non-integer values (already
     normalised) is shown with two decimals.
@@ -110,14 +112,14 @@ def _text_color_on(rgba: Sequence[float]) -> str:
 
 @mpl.rc_context(STYLE)
 def plot_reliability(
-    reliability_bins: Sequence[Mapping[str, Any]],
+    reliability_bins: Sequence[ReliabilityBin | Mapping[str, Any]],
     *,
     ece: float | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Reliability diagram: accuracy per confidence bin against the diagonal.
 
-    ``reliability_bins`` is ``metrics["reliability"]`` (``{lo, hi, count,
+    ``reliability_bins`` is the record's ``reliability`` (or its JSON: ``{lo, hi, count,
     confidence, accuracy}`` per bin). Hatched red gaps run from each bin's accuracy
     to its mean confidence: a gap above the bar means over-confidence. Without
     ``ax`` a small histogram of samples per bin sits underneath; with ``ax`` the
@@ -134,15 +136,15 @@ def plot_reliability(
         fig = figure_of(ax)
         hist_ax = None
 
-    lo = np.array([float(b["lo"]) for b in reliability_bins])
-    hi = np.array([float(b["hi"]) for b in reliability_bins])
-    count = np.array([int(b["count"]) for b in reliability_bins])
-    acc = np.array(
-        [np.nan if b.get("accuracy") is None else b["accuracy"] for b in reliability_bins]
-    )
-    conf = np.array(
-        [np.nan if b.get("confidence") is None else b["confidence"] for b in reliability_bins]
-    )
+    bins = [
+        b if isinstance(b, ReliabilityBin) else ReliabilityBin.from_json(b)
+        for b in reliability_bins
+    ]
+    lo = np.array([b.lo for b in bins])
+    hi = np.array([b.hi for b in bins])
+    count = np.array([b.count for b in bins])
+    acc = np.array([np.nan if b.accuracy is None else b.accuracy for b in bins])
+    conf = np.array([np.nan if b.confidence is None else b.confidence for b in bins])
     width = hi - lo
     f = count > 0
 
@@ -278,8 +280,8 @@ def plot_explanation(
 
 @mpl.rc_context(STYLE)
 def plot_calibration(
-    before: Sequence[Mapping[str, Any]],
-    after: Sequence[Mapping[str, Any]],
+    before: Sequence[ReliabilityBin | Mapping[str, Any]],
+    after: Sequence[ReliabilityBin | Mapping[str, Any]],
     *,
     ece_before: float | None = None,
     ece_after: float | None = None,

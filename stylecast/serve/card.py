@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from stylecast.errors import RunError
+from stylecast.records import EvaluationRecord
 from stylecast.run import RunFolder
 from stylecast.serve.settings import ServeSettings
 
@@ -28,10 +29,10 @@ def _interval(ci: tuple[float, float] | None) -> list[float] | None:
 def _test(run: RunFolder) -> dict[str, Any] | None:
     from stylecast.evaluation import Headline
 
-    metrics = run.read_json_if_present(RunFolder.EVALUATION)
-    if metrics is None:
+    record = EvaluationRecord.read_if_present(run.evaluation_file)
+    if record is None:
         return None
-    h = Headline.from_metrics(metrics, str(run.evaluation_file))
+    h = Headline.from_record(record)
     return {
         "split": h.split,
         "n": h.n,

@@ -4,11 +4,11 @@ from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
     "EpochCallback": "stylecast.training.engine",
-    "TrainResult": "stylecast.training.engine",
+    "TrainResult": "stylecast.training.result",
     "train": "stylecast.training.engine",
     "TrainState": "stylecast.training.state",
     "SoftTargets": "stylecast.training.soft",
-    "train_ensemble": "stylecast.training.ensemble",
+    "train_ensemble": "stylecast.training.engine",
     "follow_trainings": "stylecast.training.follower",
     "launch_processes": "stylecast.training.distributed",
     "lead_trainings": "stylecast.training.distributed",

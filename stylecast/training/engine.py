@@ -27,7 +27,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from stylecast.data import ImageCache, prepare_run_data
 from stylecast.errors import ConfigError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import create_model, model_summary, preprocessing_for, save_model
+from stylecast.records import EpochRecord, SkippedFile
 from stylecast.run import ModelInfo, RunFolder, RunInfo
 from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.distributed import (
@@ -48,38 +48,22 @@ from stylecast.training.distributed import (
     resolve_device,
     shared_file,
 )
+from stylecast.training.ensemble import ensemble_size
+from stylecast.training.ensemble import train_ensemble as _train_ensemble
 from stylecast.training.finetune import finetune_phase
 from stylecast.training.head import head_phase
+from stylecast.training.result import TrainResult
 from stylecast.training.soft import SoftTargets
 from stylecast.training.state import TrainState
 from stylecast.training.targets import new_target, resume_target
 
-__all__ = ["TrainResult", "train", "EpochCallback"]
+__all__ = ["TrainResult", "train", "train_ensemble", "EpochCallback"]
 
 EpochCallback = Callable[[dict[str, Any]], None]
 """Called after every epoch with its history row; may raise to stop (tuning prunes this way)."""
 
 PHASES = {"head": ("head",), "finetune": ("finetune",), "warmup": ("head", "finetune")}
 _PHASE_RUNNERS = {"head": head_phase, "finetune": finetune_phase}
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a finished training run produced."""
-
-    run_dir: Path
-    classes: list[str]
-    mode: str
-    best_epoch: int
-    best_phase: str
-    best_val_accuracy: float
-    best_val_loss: float
-    history: list[dict[str, Any]]
-    seconds: float
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    # An ensemble's members, in order (its best_* figures are then the averaged members'
-    # on the validation split, and history holds every member's rows with a "member" key).
-    members: tuple[TrainResult, ...] = ()
 
 
 def train(
@@ -112,8 +96,6 @@ def train(
     (:mod:`~stylecast.training.ensemble`); resuming such a run continues it member by member.
     ``soft_targets`` (``stylecast distill``) fine-tunes on a teacher's soft labels.
     """
-    from stylecast.training.ensemble import ensemble_size, train_ensemble
-
     if (
         resume
         and soft_targets is None
@@ -128,7 +110,8 @@ def train(
     if n_members > 1 and soft_targets is not None:
         raise ConfigError("a distilled student is one model: leave --ensemble at 1")
     if n_members > 1:
-        return train_ensemble(
+        return _train_ensemble(
+            train,
             data,
             cfg,
             out,
@@ -379,7 +362,14 @@ def _finish(ctx: PhaseContext, state: TrainState, data: Path, *, seconds: float)
         best_phase=str(best["phase"]),
         best_val_accuracy=float(best["val_accuracy"]),
         best_val_loss=float(best["val_loss"]),
-        history=state.history,
+        history=tuple(EpochRecord.from_json(row) for row in state.history),
         seconds=seconds,
-        skipped=ctx.rd.prepared.skipped,
+        skipped=tuple(SkippedFile.from_json(s) for s in ctx.rd.prepared.skipped),
     )
+
+
+def train_ensemble(data: Any, cfg: TrainConfig | None, out: Any, **options: Any) -> TrainResult:
+    """Train (or continue) ``cfg.ensemble`` members into ``out`` (what :func:`train` does
+    for an ensemble config): :func:`stylecast.training.ensemble.train_ensemble` with this
+    module's :func:`train` for each member."""
+    return _train_ensemble(train, data, cfg, out, **options)

@@ -16,6 +16,7 @@ import datetime as _dt
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ from typing import Any
 from stylecast import __version__
 from stylecast.config import TrainConfig, config_to_yaml, load_config
 from stylecast.fileio import atomic_write_text
+from stylecast.records import EpochRecord
 from stylecast.run import RunFolder, RunInfo
 from stylecast.training.context import Progress
 from stylecast.training.distributed import join
+from stylecast.training.result import TrainResult
 
 __all__ = ["ensemble_size", "train_ensemble"]
 
@@ -44,15 +47,12 @@ def _member_result(folder: RunFolder) -> Any:
     """The TrainResult of a member trained earlier (read back from its folder)."""
     import pandas as pd
 
-    from stylecast.training.engine import TrainResult
-
     info = folder.model_info()
     best = info.extra.get("best") or {}
-    history = (
-        pd.read_csv(folder.metrics_file).to_dict("records")
-        if (folder.metrics_file.is_file())
-        else []
+    rows = (
+        pd.read_csv(folder.metrics_file).to_dict("records") if folder.metrics_file.is_file() else []
     )
+    history = tuple(EpochRecord.from_json(row) for row in rows)
     return TrainResult(
         run_dir=folder.path,
         classes=list(info.classes),
@@ -90,6 +90,7 @@ def _after_first(run: RunFolder, first: RunFolder) -> None:
 
 
 def train_ensemble(
+    train: Callable[..., TrainResult],
     data: Any,
     cfg: TrainConfig | None,
     out: Any,
@@ -101,11 +102,13 @@ def train_ensemble(
     write_summary: bool = True,
     splits_csv: Any = None,
 ) -> Any:
-    """Train (or continue) an ensemble run; returns its TrainResult (``members`` filled)."""
+    """Train (or continue) an ensemble run; returns its TrainResult (``members`` filled).
+
+    ``train`` trains one member (:func:`stylecast.training.engine.train`, which passes
+    itself; :func:`stylecast.training.engine.train_ensemble` is this with it)."""
     from stylecast.data import ImageCache
     from stylecast.ensemble import MemberSpec, variant_text, write_ensemble
     from stylecast.ensemble.variants import member_config
-    from stylecast.training.engine import TrainResult, train
     from stylecast.training.targets import new_target, resume_target
 
     t0 = time.perf_counter()
@@ -205,7 +208,7 @@ def train_ensemble(
         best_phase="ensemble",
         best_val_accuracy=float(ens if ens is not None else float("nan")),
         best_val_loss=float(build.val_loss if build.val_loss is not None else float("nan")),
-        history=[{"member": k, **row} for k, r in enumerate(results) for row in r.history],
+        history=tuple(row.with_member(k) for k, r in enumerate(results) for row in r.history),
         seconds=time.perf_counter() - t0,
         skipped=first.skipped,
         members=tuple(results),

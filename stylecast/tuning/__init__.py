@@ -4,7 +4,7 @@ from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
     "RetrainComparison": "stylecast.tuning.retrain",
-    "TuneResult": "stylecast.tuning.study",
+    "TuneResult": "stylecast.tuning.outcome",
     "format_trials": "stylecast.tuning.results",
     "trials_table": "stylecast.tuning.results",
     "tune": "stylecast.tuning.study",

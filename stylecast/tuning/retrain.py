@@ -24,18 +24,17 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stylecast.config import EvaluateConfig, TrainConfig, diff_configs
 from stylecast.data import ImageCache
 from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
+from stylecast.records import EvaluationRecord
 from stylecast.run import RunFolder
+from stylecast.tuning.outcome import RetrainComparison, TuneResult
 from stylecast.tuning.prepare import MACHINE_KEYS
 from stylecast.tuning.results import BEST_YAML, TUNING_FILES
-
-if TYPE_CHECKING:
-    from stylecast.tuning.study import TuneResult
 
 __all__ = ["DEFAULTS_RUN", "RETRAIN_JSON", "RetrainComparison", "retrain_best", "within_noise"]
 
@@ -43,55 +42,6 @@ STUDY_JSON = RunFolder.STUDY  # in RUN/tuning/: what the report says about the s
 MERGED_SPLITS = "splits_train+val.csv"
 DEFAULTS_RUN = "defaults-retrained"  # in the study folder: the defaults, retrained
 RETRAIN_JSON = "retrain.json"  # in the study folder: best against defaults, on test
-
-
-@dataclass(frozen=True)
-class RetrainComparison:
-    """The best and the default configuration, both trained on train+val, scored on test."""
-
-    best_trial: int
-    best_run: str
-    best_accuracy: float
-    defaults_run: str  # the best run itself when the best is the default configuration
-    defaults_accuracy: float
-    same_config: bool  # the best trial is the default configuration: trained once
-    n_test: int  # shared test images McNemar's test counts
-    best_only_right: int  # McNemar's b: the best right, the defaults wrong
-    defaults_only_right: int  # McNemar's c
-    pvalue: float
-    method: str  # "exact" (binomial), "chi2" or "none" (no image where they differ)
-    verdict: str
-    # When the one-standard-error rule kept the defaults: the trial best on validation,
-    # and the rule's sentence.
-    validation_best: int | None = None
-    rule: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """What ``retrain.json`` holds."""
-        return dataclasses.asdict(self)
-
-    def lines(self) -> list[str]:
-        """The side-by-side comparison ``stylecast tune --retrain-best`` prints."""
-        if self.same_config:
-            who = f"the best trial ({self.best_trial}) is the default configuration"
-            if self.rule:
-                who = (
-                    f"the default configuration (trial {self.best_trial}) was kept over trial "
-                    f"{self.validation_best}"
-                )
-            return [
-                *([self.rule] if self.rule else []),
-                f"{who}: trained once; test accuracy {self.best_accuracy:.4f} on "
-                f"{self.n_test} images",
-            ]
-        return [
-            f"test accuracy on {self.n_test} images (each trained on train+val, scored once):",
-            f"  best (trial {self.best_trial})  {self.best_accuracy:.4f}  {self.best_run}",
-            f"  defaults           {self.defaults_accuracy:.4f}  {self.defaults_run}",
-            f"  McNemar's {self.method} test: p = {self.pvalue:.3g} (best only right on "
-            f"{self.best_only_right}, defaults only right on {self.defaults_only_right}): "
-            f"{self.verdict}",
-        ]
 
 
 def retrain_best(
@@ -102,7 +52,7 @@ def retrain_best(
     progress: bool,
     say: Callable[[str], None],
     members: int = 1,
-) -> tuple[Path, dict[str, Any], RetrainComparison | None]:
+) -> tuple[Path, EvaluationRecord, RetrainComparison | None]:
     """The retrained best run, its test metrics, and its comparison with the defaults.
 
     ``members`` above 1 retrains both configurations as ensembles of that many members
@@ -172,13 +122,13 @@ class _Retrain:
 
     def run(
         self, cfg: TrainConfig, run: RunFolder, what: str, *, galleries: bool = True
-    ) -> dict[str, Any]:
+    ) -> EvaluationRecord:
         from stylecast.evaluation import evaluate
         from stylecast.training import train
 
         if run.evaluation_file.is_file() and run.model_file.is_file():
             self.say(f"{run.path} already holds {what} retrained; reusing it")
-            return run.read_json_if_present(RunFolder.EVALUATION) or {}
+            return EvaluationRecord.read(run.evaluation_file)
         if run.is_trained():
             self.say(f"{run.path} holds {what} retrained; evaluating it")
         elif run.holds_run() and run.config_file.is_file():
@@ -200,7 +150,7 @@ class _Retrain:
         # The one look at the test split: the configuration was chosen on validation alone.
         # A run that is only compared needs no galleries (Grad-CAM costs most of the time).
         ev_cfg = EvaluateConfig() if galleries else EvaluateConfig(gallery_size=0)
-        return evaluate(run.path, cfg=ev_cfg, cache=self.cache, progress=self.progress).metrics
+        return evaluate(run.path, cfg=ev_cfg, cache=self.cache, progress=self.progress).record
 
 
 def within_noise(res: TuneResult, n_val: int) -> str:
@@ -227,10 +177,10 @@ def within_noise(res: TuneResult, n_val: int) -> str:
     )
 
 
-def _same(number: int, run: Path, metrics: dict[str, Any]) -> RetrainComparison:
+def _same(number: int, run: Path, record: EvaluationRecord) -> RetrainComparison:
     from stylecast.evaluation import Headline
 
-    head = Headline.from_metrics(metrics, str(run))
+    head = Headline.from_record(record)
     return RetrainComparison(
         best_trial=number,
         best_run=str(run),

@@ -35,11 +35,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import pandas as pd
+from typing import Any
 
 from stylecast import __version__
 from stylecast.config import TrainConfig, TuneConfig, config_to_dict
@@ -49,6 +46,7 @@ from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.run import RunFolder
 from stylecast.tuning.budget import fmt_budget, say_budget
 from stylecast.tuning.loop import session_counts
+from stylecast.tuning.outcome import TuneResult
 from stylecast.tuning.prepare import (
     StudyPins,
     compute_split,
@@ -57,7 +55,6 @@ from stylecast.tuning.prepare import (
     warm_feature_cache,
 )
 from stylecast.tuning.results import (
-    BEST_YAML,
     TRIALS_CSV,
     best_trial,
     state_counts,
@@ -76,47 +73,9 @@ from stylecast.tuning.worker import (
     worker_exits_text,
 )
 
-if TYPE_CHECKING:
-    from stylecast.tuning.retrain import RetrainComparison
-
 __all__ = ["TuneResult", "tune"]
 
 TUNE_JSON = "tune.json"  # in the study folder: what the study is, for people and tools
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    """What a tuning command produced (the study holds every trial, of every worker)."""
-
-    out: Path
-    study_name: str
-    storage: str  # password redacted
-    metric: str
-    direction: str
-    n_trials: int  # trials in the study, all workers and runs together
-    new_trials: list[int]  # numbers of the trials this call ran
-    best_number: int | None
-    best_value: float | None
-    best_params: dict[str, Any]
-    best_config: TrainConfig | None
-    trials: pd.DataFrame  # the trials.csv table
-    files: dict[str, Path]
-    seconds: float
-    retrained_run: Path | None = None
-    test_metrics: dict[str, Any] | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    # What `stylecast train` would train with the same flags: the study's baseline trial
-    # (its number and score once it completed).
-    defaults_config: TrainConfig | None = None
-    defaults_number: int | None = None
-    defaults_value: float | None = None
-    # With retrain_best: the best and the default configuration, both on test.
-    comparison: RetrainComparison | None = None
-
-    @property
-    def best_yaml(self) -> Path:
-        """``best.yaml``: the best TrainConfig, ready for ``stylecast train --config``."""
-        return self.files[BEST_YAML]
 
 
 def _data_name(data: str | os.PathLike[str]) -> str:
