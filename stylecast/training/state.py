@@ -106,7 +106,7 @@ class TrainState:
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
-        self.bad = 0  # epochs since the best one
+        self.bad = 0  # epochs since the best one of the phase
         self.completed: list[str] = []
         self.best_weights: dict[str, torch.Tensor] | None = None
         # Optimizer and scheduler of the phase a resumed checkpoint was in.
@@ -231,6 +231,7 @@ class TrainState:
     # -- epochs ----------------------------------------------------------------------
     def record(self, row: dict[str, Any]) -> bool:
         """Add an epoch's row; returns whether training should stop early."""
+        phase_best = self._phase_best(row.get("phase"))
         self.history.append(row)
         if self.tensorboard is not None:
             for key in ("train_loss", "val_loss", "val_accuracy", "lr", "images_per_s"):
@@ -240,12 +241,23 @@ class TrainState:
             self.best = {k: row[k] for k in ("phase", "epoch", "val_accuracy", "val_loss")}
             # The weights that were validated: the averaged ones when there are.
             self.best_weights = _cpu_weights(self.ema if self.ema is not None else self.model)
-            self.bad = 0
-        else:
-            self.bad += 1
+        # Patience counts epochs without improvement within the phase: a fine-tune's first
+        # epochs, at the peak of its learning rate, are often below the warmed-up head, and
+        # counting them against the head's best stopped 2 of 15 ensemble members after
+        # three fine-tune epochs (docs/ensembles.md). The best weights are still chosen over
+        # every phase, above.
+        self.bad = 0 if is_better(row, phase_best) else self.bad + 1
         if self.on_epoch is not None:
             self.on_epoch(row)
         return self.select and self.patience > 0 and self.bad >= self.patience
+
+    def _phase_best(self, phase: Any) -> dict[str, Any] | None:
+        """The best row of ``phase`` so far (from the history, so a resume keeps it)."""
+        best = None
+        for row in self.history:
+            if row.get("phase") == phase and is_better(row, best):
+                best = row
+        return best
 
     def write_metrics(self) -> None:
         """``metrics.csv``: one row per epoch so far."""

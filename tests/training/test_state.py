@@ -141,3 +141,29 @@ def test_a_tie_in_the_head_grid_keeps_the_stronger_regularisation() -> None:
     tuned = {"phase": "finetune", "val_accuracy": 1.0, "val_loss": 0.1}
     assert is_better(tuned, strong)  # across phases a tie still goes to the lower loss
     assert not is_better({**tuned, "val_loss": 0.6}, strong)
+
+
+def test_patience_counts_within_the_phase(tmp_path: Path) -> None:
+    """A fine-tune whose first epochs are below the warmed-up head's best, but improving,
+    is not stopped: patience counts epochs without improvement within the phase, while the
+    best weights are still chosen over all phases (the head here)."""
+    state = _state(tmp_path, patience=2)
+    state.start_phase("head")
+    assert state.record(_row(1, 0.70, 0.60, phase="head")) is False
+    assert state.record(_row(2, 0.72, 0.55, phase="head")) is False
+    state.finish_phase()
+    state.start_phase("finetune")
+    # Below the head's 0.72 (the learning rate at its peak), but rising: keep going.
+    assert state.record(_row(1, 0.60, 0.90)) is False
+    assert state.record(_row(2, 0.66, 0.80)) is False
+    assert state.record(_row(3, 0.70, 0.70)) is False
+    assert state.best["phase"] == "head"  # still the best over all phases
+    assert state.record(_row(4, 0.69, 0.75)) is False and state.bad == 1
+    assert state.record(_row(5, 0.68, 0.72)) is True and state.bad == 2
+    # Resumed from the checkpoint of epoch 2, the phase's best comes back with the history.
+    again = _state(tmp_path, patience=2)
+    again.start_phase("head")
+    again.record(_row(1, 0.72, 0.55, phase="head"))
+    again.start_phase("finetune")
+    again.history.append(_row(1, 0.60, 0.90))
+    assert again.record(_row(2, 0.59, 0.95)) is False and again.bad == 1
