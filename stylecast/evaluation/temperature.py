@@ -22,7 +22,7 @@ from scipy import special
 
 from stylecast.evaluation._checks import check_logits
 from stylecast.evaluation.calibration import fit_temperature, reliability_bins, softmax
-from stylecast.records.parts import FITTED, NO_GAIN, SEPARABLE, TOO_FEW
+from stylecast.records.parts import FITTED, NO_GAIN, SEPARABLE, TOO_FEW, TemperatureFit
 
 __all__ = [
     "CALIBRATION_FOLDS",
@@ -41,25 +41,9 @@ MIN_NLL_GAIN = 0.01
 
 
 @dataclass(frozen=True)
-class TemperatureChoice:
-    """The temperature kept, why, and the cross-validation behind it.
-
-    ``fitted`` is the ``T`` fitted on all ``n_val`` validation images (kept or not);
-    ``cv_nll_*`` / ``cv_ece_*`` are the log loss and ECE of the held-out folds pooled,
-    with the fold's fitted ``T`` (``fitted``) and with ``T = 1`` (``one``), ``cv_nll_se``
-    the standard error of the log-loss gain; ``None`` where no cross-validation ran.
-    """
-
-    temperature: float
-    decision: str
-    n_val: int = 0
-    fitted: float | None = None
-    folds: int = 0
-    cv_nll_fitted: float | None = None
-    cv_nll_one: float | None = None
-    cv_ece_fitted: float | None = None
-    cv_ece_one: float | None = None
-    cv_nll_se: float | None = None  # standard error of the mean per-image log-loss gain
+class TemperatureChoice(TemperatureFit):
+    """The temperature this evaluation keeps, why, and the cross-validation behind it (the
+    fields: :class:`stylecast.records.parts.TemperatureFit`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"min_nll_gain": MIN_NLL_GAIN}

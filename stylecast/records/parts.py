@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
@@ -185,29 +185,6 @@ class Uncalibrated:
         return cls(float(o["log_loss"]), float(o["ece"]), _bins(o.get("reliability")))
 
 
-# Calibration's keys, in the order evaluation.json holds them (TemperatureChoice's fields,
-# then what evaluate adds); every one None when a file lacks it.
-_CALIBRATION_KEYS = (
-    "temperature",
-    "decision",
-    "n_val",
-    "fitted",
-    "folds",
-    "cv_nll_fitted",
-    "cv_nll_one",
-    "cv_ece_fitted",
-    "cv_ece_one",
-    "cv_nll_se",
-    "min_nll_gain",
-    "source",
-    "ece_before",
-    "ece_after",
-    "log_loss_before",
-    "log_loss_after",
-    "reason",
-)
-
-
 # What the ``calibration`` block's ``decision`` says (the evaluation stage decides; the
 # summary, the report and the model card read it).
 FITTED = "fitted"  # fitted on the validation split, kept: it helped out of sample
@@ -220,10 +197,14 @@ DECISIONS = (FITTED, NO_GAIN, TOO_FEW, SEPARABLE, STORED, NOT_FITTED)
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """The ``calibration`` block: the temperature kept and why (``decision``; files of
-    earlier versions said ``source``), the cross-validation behind it, ECE and log loss
-    before (temperature 1) and after, and ``reason``, the sentence people read."""
+class TemperatureFit:
+    """The temperature kept, why (``decision``), and the cross-validation behind it:
+    ``fitted`` is the ``T`` fitted on all ``n_val`` validation images (kept or not);
+    ``cv_nll_*`` / ``cv_ece_*`` are the log loss and ECE of the held-out folds pooled, with
+    the fold's fitted ``T`` (``fitted``) and with ``T = 1`` (``one``), ``cv_nll_se`` the
+    standard error of the mean per-image log-loss gain; ``None`` where no cross-validation
+    ran. The evaluation stage's choice (``evaluation.temperature.TemperatureChoice``) and
+    the start of evaluation.json's ``calibration`` block (:class:`Calibration`)."""
 
     temperature: float = 1.0
     decision: str | None = None
@@ -235,6 +216,14 @@ class Calibration:
     cv_ece_fitted: float | None = None
     cv_ece_one: float | None = None
     cv_nll_se: float | None = None
+
+
+@dataclass(frozen=True)
+class Calibration(TemperatureFit):
+    """The ``calibration`` block: a :class:`TemperatureFit` (files of earlier versions said
+    ``source`` for ``decision``), then the gain it had to show, ECE and log loss before
+    (temperature 1) and after, and ``reason``, the sentence people read."""
+
     min_nll_gain: float | None = None
     source: str | None = None
     ece_before: float | None = None
@@ -249,7 +238,7 @@ class Calibration:
         return self.decision if self.decision is not None else self.source
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _CALIBRATION_KEYS}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, obj: Any) -> Calibration | None:
@@ -259,7 +248,7 @@ class Calibration:
         text = ("decision", "source", "reason")
         whole = ("n_val", "folds")
         values: dict[str, Any] = {}
-        for k in _CALIBRATION_KEYS:
+        for k in (f.name for f in fields(cls)):
             v = o.get(k)
             if v is None:
                 continue
