@@ -3,7 +3,9 @@
 Modules: ``config`` (:class:`TrendsConfig`, :class:`TrendsResult`, the output file names),
 ``periods`` (reading a table, ordering its periods), ``shares`` (shares with bootstrap
 intervals, colour families), ``forecast`` (baselines and statsmodels models), ``backtest``
-(rolling origins, the nested model choice, WAPE/MASE/coverage), ``signals`` (slopes),
+(rolling origins, the nested model choice, WAPE/MASE/coverage), ``skill`` (whether the
+forecasts beat the baselines, shares that add up, the predictions' shift warning),
+``signals`` (slopes),
 ``analysis`` (:func:`trends`, :func:`trend_report`), ``output`` and ``report`` (files and
 the HTML report), ``text`` (what the command prints).
 """
@@ -28,6 +30,7 @@ _EXPORTS = {
     "backtest_series": "stylecast.trends.backtest",
     "required_points": "stylecast.trends.backtest",
     "slope_signal": "stylecast.trends.signals",
+    "ForecastSkill": "stylecast.trends.skill",
     "analyse_trends": "stylecast.trends.analysis",
     "trend_report": "stylecast.trends.analysis",
     "format_trends": "stylecast.trends.text",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from stylecast.trends.models import baseline_names, forecast_series, forecaster
 from stylecast.trends.periods import PeriodAxis, order_periods, read_table
 from stylecast.trends.shares import PeriodShares, period_shares
 from stylecast.trends.signals import rank_signals, slope_signal
+from stylecast.trends.skill import coherent_shares, judge_skill, shift_warning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +83,10 @@ def analyse_trends(
     parts: dict[str, list[Any]] = {"shares": [], "forecasts": [], "backtest": [], "summary": []}
     signals: list[dict[str, Any]] = []
     series: list[SeriesStatus] = []
+    skill: list[Any] = []
     sparse_periods: set[str] = set()
+    warning, shift_notes = shift_warning(data)
+    notes += shift_notes
     for by in cfg.by:
         shares, by_notes = period_shares(table, axis, by, cfg)
         notes += by_notes
@@ -93,6 +98,7 @@ def analyse_trends(
             parts[key].append(result[key])
         signals += result["signals"]
         series += result["series"]
+        skill.append(result["skill"])
     frames = {k: _concat(v) for k, v in parts.items()}
     res = TrendsResult(
         config=cfg,
@@ -108,6 +114,8 @@ def analyse_trends(
         signals=_signal_frame(signals),
         series=tuple(series),
         notes=tuple(notes),
+        skill=tuple(skill),
+        shift_warning=warning,
     )
     if folder is None:
         return res
@@ -125,6 +133,7 @@ _SIGNAL_COLUMNS = [
     "low",
     "high",
     "p_value",
+    "p_raw",
     "change",
     "first_share",
     "last_share",
@@ -177,7 +186,7 @@ def _analyse_by(
     # Without seasons, seasonal naive is naive: a seasonal model is left out rather than
     # shown twice.
     models = tuple(x for x in cfg.models if m > 1 or not forecaster(x).seasonal) or cfg.models
-    forecasts, backtest, summary, signals, series = [], [], [], [], []
+    forecasts, backtest, signals, series, fits = [], [], [], [], []
     n_tests = sum(
         1 for c in range(len(shares.categories)) if _enough(shares, kept, c, cfg) and len(kept) >= 3
     )
@@ -216,13 +225,41 @@ def _analyse_by(
             y, axis.positions[kept], labels, cfg=cfg, season_length=m, models=models
         )
         backtest += [{**base, **r} for r in bt.rows]
-        scores = score(bt.rows, bt.scale)
-        for model, s in scores.items():
-            summary.append({**base, "model": model, **s, "chosen": model == bt.chosen})
+        fits.append((category, y, bt, score(bt.rows, bt.scale)))
+    if bar is not None:
+        bar.close()
+    summary = _pooled(
+        [
+            {"by": shares.by, "category": c, "model": model, **s, "chosen": False}
+            for c, _, _, scores in fits
+            for model, s in scores.items()
+        ],
+        shares.by,
+    )
+    skill = judge_skill(shares.by, summary, no_skill=cfg.no_skill, season_length=m)
+    for category, y, bt, scores in fits:
+        used = skill.model or bt.chosen
+        for r in summary:
+            if r["category"] == category:
+                r["chosen"] = r["model"] == used
+        sel = scores.get("selected", {})
+        status = SeriesStatus(
+            shares.by,
+            category,
+            "forecast",
+            model=used,
+            wape=sel.get("wape"),
+            baseline_wape={b: scores[b]["wape"] for b in baseline_names() if b in scores},
+            selected=bt.chosen if skill.model else None,  # a fallback replaced the choice
+        )
+        if skill.verdict == "no forecast":
+            reason = f"lost to the {skill.baseline} baseline in the backtest (--no-skill none)"
+            series.append(replace(status, status="no skill", reason=reason, model=None))
+            continue
         fc = None
-        if bt.chosen is not None:
+        if used is not None:
             fc = forecast_series(
-                bt.chosen,
+                used,
                 y,
                 axis.positions[kept],
                 axis.next_positions,
@@ -234,10 +271,12 @@ def _analyse_by(
                 SeriesStatus(shares.by, category, "too short", "no model could be fitted")
             )
             continue
+        series.append(status)
         for k, label in enumerate(axis.next_labels):
             forecasts.append(
                 {
-                    **base,
+                    "by": shares.by,
+                    "category": category,
                     "kind": "forecast",
                     "period": label,
                     "period_index": len(axis.labels) + k,
@@ -245,29 +284,22 @@ def _analyse_by(
                     "low": round(float(fc.low[k]), 6),
                     "high": round(float(fc.high[k]), 6),
                     "sparse": False,
-                    "model": bt.chosen,
+                    "model": used,
                 }
             )
-        sel = scores.get("selected", {})
-        series.append(
-            SeriesStatus(
-                shares.by,
-                category,
-                "forecast",
-                model=bt.chosen,
-                wape=sel.get("wape"),
-                baseline_wape={b: scores[b]["wape"] for b in baseline_names() if b in scores},
-            )
-        )
-    if bar is not None:
-        bar.close()
-    summary = _pooled(summary, shares.by)
+    forecast_cats = {r["category"] for r in forecasts}
+    rest = [c for c, name in enumerate(shares.categories) if name not in forecast_cats]
+    rest_share = float(np.nanmean(shares.share[np.ix_(kept, rest)].sum(axis=1))) if rest else 0.0
+    forecasts = coherent_shares(forecasts, rest_share)
+    order = {c: i for i, c in enumerate(shares.categories)}
+    series.sort(key=lambda s: order[s.category])
     return {
         "forecasts": pd.DataFrame(forecasts, columns=FORECAST_COLUMNS),
         "backtest": pd.DataFrame(backtest, columns=[*BACKTEST_COLUMNS, "target_index"]),
         "summary": pd.DataFrame(summary, columns=[*SUMMARY_COLUMNS, "abs_error", "abs_actual"]),
         "signals": signals,
         "series": series,
+        "skill": skill,
     }
 
 

@@ -5,7 +5,8 @@ The last ``K`` periods (``backtest_origins``) are the evaluation targets: each i
 model a target gets (``selected``) is the one with the lowest mean absolute error on the
 ``S`` targets (``selection_origins``) just before its origin, so the choice never sees the
 value it is judged on. The model used for the real forecast is chosen the same way on the
-``S`` latest targets. WAPE, MASE and the interval coverage are taken over the ``K``
+``S`` latest targets (ties go to the simpler model; with seasons, to the seasonal one).
+WAPE, MASE and the interval coverage are taken over the ``K``
 evaluation targets only.
 """
 
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from stylecast.trends.forecast import seasonal_naive_errors
-from stylecast.trends.models import forecast_series, forecaster_names
+from stylecast.trends.models import forecast_series
+from stylecast.trends.skill import model_rank
 
 __all__ = ["SeriesBacktest", "backtest_series", "required_points", "score"]
 
@@ -64,7 +66,7 @@ def backtest_series(
     first = min_train(season_length) + h - 1
     start = max(first, n - k - s - h + 1)
     found: dict[str, dict[int, tuple[float, float, float]]] = {m: {} for m in models}
-    rank = {m: i for i, m in enumerate(forecaster_names())}  # ties go to the simpler model
+    rank = model_rank(season_length)  # ties go to the simpler (with seasons: seasonal) model
     for j in range(start, n):
         origin = j - h + 1
         for model in models:

@@ -16,6 +16,8 @@ from stylecast.trends.models import baseline_names, forecaster, forecaster_names
 if TYPE_CHECKING:
     import pandas as pd
 
+    from stylecast.trends.skill import ForecastSkill
+
 __all__ = ["MODELS", "TrendsConfig", "TrendsFolder", "TrendsResult", "SeriesStatus"]
 
 # Forecasting models, simplest first: ties in the backtest go to the earlier one. The
@@ -131,6 +133,12 @@ class TrendsConfig:
     # The registered forecasters (stylecast.trends.models), simplest first: ties in the
     # backtest go to the earlier one.
     models: tuple[str, ...] = option(MODELS, "candidate models", metavar="M,..")
+    no_skill: str = option(
+        "baseline",
+        "when the backtest's chosen models lose to a baseline: forecast with the best "
+        "baseline (said so), or show no forecast",
+        choices=("baseline", "none"),
+    )
     top: int = option(
         8, "categories drawn per --by column (every category is in the CSVs)", metavar="N", low=1
     )
@@ -173,11 +181,12 @@ class SeriesStatus:
 
     by: str
     category: str
-    status: str  # "forecast", "too short", "too sparse"
+    status: str  # "forecast", "too short", "too sparse", "no skill"
     reason: str = ""
-    model: str | None = None  # the model chosen on the last backtest origins
+    model: str | None = None  # the model that forecasts (chosen, or the fallback baseline)
     wape: float | None = None  # backtest WAPE of the nested selection (what to expect)
     baseline_wape: dict[str, float] = field(default_factory=dict)
+    selected: str | None = None  # the backtest's choice, when a fallback baseline forecasts
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,8 @@ class TrendsResult:
     signals: pd.DataFrame
     series: tuple[SeriesStatus, ...]
     notes: tuple[str, ...] = ()
+    skill: tuple[ForecastSkill, ...] = ()  # the backtest's verdict per by column
+    shift_warning: str | None = None  # of the predictions the table came from
     out: Path | None = None
     report: Path | None = None
 

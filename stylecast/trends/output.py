@@ -50,7 +50,9 @@ def summary_json(res: TrendsResult, status: str = "complete") -> dict[str, Any]:
     for by in res.config.by:
         mine = [s for s in res.series if s.by == by]
         sig = res.signals[res.signals["by"] == by] if len(res.signals) else res.signals
+        skill = next((k for k in res.skill if k.by == by), None)
         by_column[by] = {
+            "forecast_skill": skill.to_json() if skill is not None else None,
             "categories": len(mine),
             "forecast": [s.category for s in mine if s.status == "forecast"],
             "not_forecast": {s.category: f"{s.status}: {s.reason}" for s in mine if s.reason},
@@ -75,6 +77,7 @@ def summary_json(res: TrendsResult, status: str = "complete") -> dict[str, Any]:
         "time_unit": res.time_unit,
         "season_length": res.season_length,
         "notes": list(res.notes),
+        "shift_warning": res.shift_warning,
         "by": by_column,
     }
 
@@ -165,7 +168,10 @@ def _panel_note(status: Any, sig: Any, cat: str, unit: str) -> str:
         row = sig.loc[cat]
         if row["direction"] in ("rising", "falling"):
             parts.append(f"{row['direction']} {100 * row['slope']:+.1f} pts/{unit}")
-    parts.append(f"model: {status.model}" if status.status == "forecast" else status.status)
+    if status.status == "forecast" and status.selected:
+        parts.append(f"baseline: {status.model} (the chosen models lost to it)")
+    else:
+        parts.append(f"model: {status.model}" if status.status == "forecast" else status.status)
     return ", ".join(parts)
 
 

@@ -175,6 +175,7 @@ def _calendar(
         season_length=m,
         time_unit="year",
         next_of=lambda k: _next_slot(slots[-1], k, m, display),
+        steps=[(y - slots[0][0]) * m + p for y, p in slots],
     )
 
 
@@ -193,6 +194,9 @@ class _AxisParts:
     season_length: int
     time_unit: str
     next_of: object  # k -> (label, time, position)
+    # Periods since the first one, counting the missing ones (2010 Fall, 2011 Summer: 2
+    # and 5 on a four-season calendar); None: the values are only an order.
+    steps: list[int] | None = None
 
 
 def _parse_year_season(values: list[str], order: tuple[str, ...] | None) -> dict | None:
@@ -259,8 +263,11 @@ def order_periods(
     positions = np.asarray(parts.positions, dtype=int)
     next_positions = np.asarray([p for *_, p in nxt], dtype=int)
     if cfg.season_length and cfg.season_length != parts.season_length:
-        positions = np.arange(len(parts.labels)) % m
-        next_positions = (len(parts.labels) + np.arange(cfg.horizon)) % m
+        # Positions from the calendar, missing periods counted: a gap must not shift
+        # seasonal naive onto another season.
+        steps = np.asarray(parts.steps if parts.steps else range(len(parts.labels)), dtype=int)
+        positions = steps % m
+        next_positions = (steps[-1] + 1 + np.arange(cfg.horizon)) % m
     axis = PeriodAxis(
         labels=tuple(parts.labels),
         times=np.asarray(parts.times, dtype=float),
@@ -300,6 +307,8 @@ def _order_values(values: pd.Series, cfg: TrendsConfig, col: str) -> tuple[list[
             return _fmt(float(np.round(last + k * step, 9))), last + k * step, 0
 
         parts = _AxisParts([labels[v] for v in ordered], times, [0] * len(ordered), 1, col, next_of)
+        if step > 0:
+            parts.steps = [int(round((t - times[0]) / step)) for t in times]
         return [labels[v] for v in text], parts
     year_season = _parse_year_season(distinct, cfg.season_order)
     if year_season is not None:

@@ -32,7 +32,12 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, Any]:
+    from stylecast.trends.shares import category_colours
+
     series = [s for s in res.series if s.by == by]
+    cats = [s.category for s in series]
+    chips = dict(zip(cats, category_colours(cats) or [])) if cats else {}
+    skill = next((k for k in res.skill if k.by == by), None)
     sig = res.signals[res.signals["by"] == by] if len(res.signals) else res.signals
     movers = []
     for r in sig.to_dict("records")[:20]:
@@ -40,6 +45,7 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
             {
                 "rank": r["rank"],
                 "category": r["category"],
+                "chip": chips.get(r["category"]),
                 "direction": r["direction"],
                 "slope": f"{100 * r['slope']:+.2f}" if math.isfinite(r["slope"]) else "–",
                 "interval": (
@@ -62,7 +68,14 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
             f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}]"
             for r in rows.to_dict("records")
         ]
-        forecasts.append({"category": s.category, "model": s.model, "cells": cells})
+        model = display_name(s.model, long=True) if s.model else "–"
+        if s.selected and s.selected != s.model:
+            model += f" (fallback; the backtest chose {display_name(s.selected, long=True)})"
+        elif s.selected:
+            model += " (fallback)"
+        forecasts.append(
+            {"category": s.category, "chip": chips.get(s.category), "model": model, "cells": cells}
+        )
     summary = res.summary[res.summary["by"] == by] if len(res.summary) else res.summary
     pooled = summary[summary["category"] == "(all)"] if len(summary) else summary
     reference = "seasonal_naive" if res.season_length > 1 else "naive"
@@ -95,6 +108,11 @@ def _section(res: TrendsResult, by: str, figures: dict[str, str]) -> dict[str, A
     return {
         "by": by,
         "figures": figures,
+        "skill": skill.sentence()
+        if skill is not None and skill.verdict in ("skill", "fallback", "no forecast")
+        else "",
+        "lost": bool(skill is not None and skill.lost),
+        "unjudged": skill.sentence() if skill is not None and skill.verdict == "unjudged" else "",
         "movers": movers,
         "n_flagged": int(sig["direction"].isin(["rising", "falling"]).sum()) if len(sig) else 0,
         "next_periods": next_periods,
@@ -131,6 +149,8 @@ def render_report(res: TrendsResult, figures: dict[str, dict[str, str]]) -> str:
         command.append(f"--value {cfg.value_column}")
     command += [f"--colour-families {c}" for c in cfg.colour_families]
     defaults = TrendsConfig(period_column="p", by=("b",))
+    if cfg.no_skill != defaults.no_skill:
+        command.append(f"--no-skill {cfg.no_skill}")
     for name in ("season_order", "period_order", "models"):
         value = getattr(cfg, name)
         if value and value != getattr(defaults, name):

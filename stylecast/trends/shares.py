@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stylecast.colours import family_hex
 from stylecast.errors import DataError
 
 if TYPE_CHECKING:
@@ -49,21 +50,9 @@ _FAMILY_MEMBERS = {
 COLOUR_FAMILIES = {
     name: family for family, names in _FAMILY_MEMBERS.items() for name in names.split()
 }
-# How each family is drawn in the mix figure.
-FAMILY_HEX = {
-    "Black": "#1b1b1b",
-    "White": "#f4f1ea",
-    "Grey": "#9a9a9a",
-    "Blue": "#2f5fa8",
-    "Brown": "#7a4b2a",
-    "Beige": "#d8c3a0",
-    "Red": "#b3262e",
-    "Pink/Purple": "#c873b0",
-    "Green": "#3f8a4a",
-    "Yellow/Orange": "#e8a31c",
-    "Multi": "#7fb9c9",
-    "Other": "#cfcfcf",
-}
+# The families, each drawn in its own colour: the one table of stylecast.colours (shared
+# with colornamer's 26 families, so Grey is the same grey in every chart).
+FAMILY_HEX = {f: family_hex(f) or "" for f in (*_FAMILY_MEMBERS, "Other")}
 
 
 def _key(name: object) -> str:
@@ -78,25 +67,30 @@ def colour_family(name: object) -> str:
 
 
 def category_colours(categories: list[str]) -> list[str] | None:
-    """Draw colour categories in their own colour (CSS, XKCD, else the family's); None when
-    most categories are not colour names."""
+    """Draw colour categories in their own colour: a family (colornamer's 26, as in
+    predict's ``palette_family``, or the merchandise families) in the family's colour of
+    :data:`stylecast.colours.FAMILY_HEX`, another colour name as CSS or XKCD names it, else
+    in its family's colour; None when most categories are not colour names."""
     from matplotlib import colors
 
-    known = [c for c in categories if colour_family(c) != "Other" or _key(c) == "other"]
-    if len(known) < 0.8 * len(categories):
+    def known(c: str) -> bool:
+        return family_hex(c) is not None or colour_family(c) != "Other"
+
+    if sum(map(known, categories)) < 0.8 * len(categories):
         return None
     out = []
     for c in categories:
-        family = colour_family(c)
-        css = _key(c)
-        if c in FAMILY_HEX or family == "Other":
-            out.append(FAMILY_HEX.get(c, FAMILY_HEX["Other"]))
+        css, xkcd = _key(c), f"xkcd:{str(c).lower().strip()}"
+        if family_hex(c) is not None:
+            out.append(family_hex(c))
+        elif colour_family(c) == "Other":
+            out.append(FAMILY_HEX["Other"])
         elif css in colors.CSS4_COLORS:
             out.append(colors.CSS4_COLORS[css])
-        elif f"xkcd:{str(c).lower().strip()}" in colors.XKCD_COLORS:
-            out.append(colors.XKCD_COLORS[f"xkcd:{str(c).lower().strip()}"])
+        elif xkcd in colors.XKCD_COLORS:
+            out.append(colors.XKCD_COLORS[xkcd])
         else:
-            out.append(FAMILY_HEX[family])
+            out.append(FAMILY_HEX[colour_family(c)])
     return out
 
 

@@ -6,6 +6,9 @@ over the periods with enough items. Its interval is the t interval at ``level``,
 for the number of series tested at once (Bonferroni): among 40 article types, the chance
 that any flat one is flagged stays below ``1 - level``. A series is flagged rising or
 falling only when that interval excludes zero; movers are ranked by the size of the slope.
+The p-value reported is the one that decision used (Bonferroni-adjusted: the one series'
+p-value times the number of series tested, at most 1), so a series is flagged exactly when
+it is below ``1 - level``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def slope_signal(times: np.ndarray, shares: np.ndarray, *, level: float, tests: 
         "low": float("nan"),
         "high": float("nan"),
         "p_value": float("nan"),
+        "p_raw": float("nan"),
         "change": float("nan"),
         "direction": "too short",
     }
@@ -52,7 +56,10 @@ def slope_signal(times: np.ndarray, shares: np.ndarray, *, level: float, tests: 
         slope=slope,
         low=low,
         high=high,
-        p_value=min(p, 1.0),
+        # The p-value of the decision: Bonferroni-adjusted like the interval, so a series
+        # is flagged exactly when p_value < 1 - level; p_raw is the one test's alone.
+        p_value=min(p * max(tests, 1), 1.0),
+        p_raw=min(p, 1.0),
         change=slope * float(x[-1] - x[0]),
         direction=direction,
     )

@@ -53,7 +53,10 @@ def format_trends(res: TrendsResult, *, columns: int = 6, rows: int = 12) -> str
             f"{len(res.sparse_periods)} sparse periods (fewer than {cfg.min_items} items; "
             "marked *, not forecast)"
         )
+    if res.shift_warning:
+        out.append(f"{res.shift_warning} (the shift check of the predictions in this table)")
     out += [f"note: {n}" for n in res.notes]
+    skills = {k.by: k for k in res.skill}
     for by in cfg.by:
         series = [s for s in res.series if s.by == by]
         out += ["", f"== {by}: share per period ({len(series)} categories) =="]
@@ -79,11 +82,19 @@ def format_trends(res: TrendsResult, *, columns: int = 6, rows: int = 12) -> str
             chosen = scores.get("selected", float("nan"))
             if snaive and math.isfinite(snaive) and math.isfinite(chosen) and res.season_length > 1:
                 out.append(f"  chosen models vs seasonal-naive: {chosen / snaive - 1:+.0%} WAPE")
+        skill = skills.get(by)
+        if skill is not None and skill.verdict != "not backtested":
+            out.append(("WARNING: " if skill.lost else "  ") + skill.sentence())
         models = {}
         for s in series:
             if s.status == "forecast":
                 models[s.model] = models.get(s.model, 0) + 1
-        if models:
+        if skill is not None and skill.model and models:
+            out.append(
+                f"forecast by the {display_name(skill.model)} baseline: "
+                f"{sum(models.values())} series"
+            )
+        elif models:
             out.append(
                 "models chosen for the forecast: "
                 + ", ".join(f"{m} {k}" for m, k in sorted(models.items(), key=lambda kv: -kv[1]))
@@ -113,8 +124,13 @@ def _movers(res: TrendsResult, by: str) -> list[str]:
                 lines.append(
                     f"  {r['category']}: {100 * r['slope']:+.2f} pts/{unit} "
                     f"[{100 * r['low']:+.2f}, {100 * r['high']:+.2f}], "
-                    f"{pct(r['first_share'])} -> {pct(r['last_share'])}"
+                    f"{pct(r['first_share'])} -> {pct(r['last_share'])}, p={r['p_value']:.3g}"
                 )
+    if lines:
+        lines.append(
+            f"  (p: Bonferroni-adjusted over the {len(sig)} series tested; flagged below "
+            f"{1 - res.config.level:.2g})"
+        )
     flat = sig[sig["direction"] == "flat"]
     if len(flat):
         lines.append(f"no clear trend: {', '.join(map(str, flat['category']))}")

@@ -137,3 +137,23 @@ def test_read_table_errors(tmp_path) -> None:
         read_table(tmp_path)
     (tmp_path / "manifest.csv").write_text("year,colour\n2020,red\n")
     assert list(read_table(tmp_path)["colour"]) == ["red"]
+
+
+def test_season_length_override_counts_the_missing_seasons() -> None:
+    """--season-length with gaps in the calendar: positions follow the calendar, not the row
+    order (2010 Fall, 2011 Summer, 2011 Fall: Fall is Fall again, issue 25)."""
+    table = pd.DataFrame(
+        {
+            "year": [2010, 2011, 2011, 2012, 2013],
+            "season": ["Fall", "Summer", "Fall", "Summer", "Fall"],
+            "colour": list("abcde"),
+        }
+    )
+    _, axis, _ = _order(table, period_column="year", season_column="season", season_length=8)
+    # slots since 2010 Spring: 2, 5, 6, 9, 14 -> modulo 8
+    assert list(axis.positions) == [2, 5, 6, 1, 6]
+    assert list(axis.next_positions) == [7, 0]  # 2013 Winter, 2014 Spring
+    years = pd.DataFrame({"year": [2010, 2011, 2013, 2014], "colour": list("abcd")})
+    _, axis, _ = _order(years, period_column="year", season_length=2)
+    assert list(axis.positions) == [0, 1, 1, 0]  # 2012 is missing, not skipped over
+    assert list(axis.next_positions) == [1, 0]

@@ -79,3 +79,14 @@ def test_colour_families() -> None:
         colours is not None and colours[0] == "#1b1b1b" and colours[1] == "#001146"
     )  # xkcd:navy blue
     assert category_colours(["tee", "dress", "coat"]) is None
+
+
+def test_colornamer_families_are_drawn_in_their_own_colour() -> None:
+    """predict's palette_family column (colornamer's 26 families): grey is grey, not the
+    first colour of matplotlib's cycle (issue 25)."""
+    from stylecast.colours import FAMILY_HEX
+
+    names = ["grey", "black", "blue", "white", "orange red", "yellow ochre", "sienna", "other"]
+    assert category_colours(names) == [FAMILY_HEX[n] for n in names]
+    merch = category_colours(["Grey", "Black", "Blue", "White", "Pink/Purple"])
+    assert merch == [FAMILY_HEX[n] for n in ("grey", "black", "blue", "white", "pink/purple")]

@@ -41,3 +41,15 @@ def test_rank_movers_first() -> None:
         {"category": "c", "direction": "falling", "slope": -0.3},
     ]
     assert [r["category"] for r in rank_signals(rows)] == ["c", "b", "a"]
+
+
+def test_the_p_value_shown_is_the_one_the_decision_used() -> None:
+    """Bonferroni over the series tested: flagged exactly when p < 1 - level (issue 25)."""
+    t = np.arange(8, dtype=float)
+    y = np.array([0.10, 0.13, 0.12, 0.16, 0.15, 0.19, 0.18, 0.21])
+    one = slope_signal(t, y, level=0.95, tests=1)
+    many = slope_signal(t, y, level=0.95, tests=40)
+    assert many["p_value"] == pytest.approx(min(1.0, 40 * one["p_value"]))
+    assert many["p_raw"] == pytest.approx(one["p_value"])
+    for s in (one, many):
+        assert (s["direction"] != "flat") == (s["p_value"] < 0.05)
