@@ -41,6 +41,7 @@ class ShareSeries:
     forecast_high: Sequence[float] = ()
     note: str = ""  # e.g. "rising +2.1 pts/year" or "too short to forecast"
     extra: dict[str, str] = field(default_factory=dict)
+    colour: str | None = None  # the observed line's colour (a colour family's own); None: blue
 
 
 def _ticks(ax: Axes, labels: Sequence[str], max_labels: int = 12) -> None:
@@ -73,16 +74,26 @@ def plot_share_fan(
     x = np.arange(len(share))
     sparse = np.asarray(series.sparse, dtype=bool) if len(series.sparse) else np.zeros(len(x), bool)
     kept = ~sparse & np.isfinite(share)
+    line = series.colour or BLUE
     ax.fill_between(
         x[kept],
         np.asarray(series.low, dtype=float)[kept],
         np.asarray(series.high, dtype=float)[kept],
-        color=BLUE,
+        color=line,
         alpha=0.15,
         linewidth=0,
         label=f"{level:.0%} interval",
     )
-    ax.plot(x[kept], share[kept], color=BLUE, marker="o", markersize=3, label="share")
+    ax.plot(
+        x[kept],
+        share[kept],
+        color=line,
+        marker="o",
+        markersize=3,
+        label="share",
+        markeredgecolor="#555555" if series.colour else line,  # a white family stays visible
+        markeredgewidth=0.5,
+    )
     if sparse.any():
         ax.plot(
             x[sparse],

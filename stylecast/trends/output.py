@@ -123,9 +123,9 @@ def _figures(res: TrendsResult, folder: TrendsFolder) -> dict[str, dict[str, str
         )
         fc = res.forecasts[res.forecasts["by"] == by] if len(res.forecasts) else pd.DataFrame()
         panels = []
-        for cat in [c for c in cats if status.get(c) and status[c].status != "too sparse"][
-            : cfg.top
-        ]:
+        drawn = [c for c in cats if status.get(c) and status[c].status != "too sparse"][: cfg.top]
+        own = category_colours(drawn) or [None] * len(drawn)
+        for cat, colour in zip(drawn, own, strict=True):
             rows = sh[sh["category"] == cat].sort_values("period_index")
             f = fc[fc["category"] == cat] if len(fc) else fc
             panels.append(
@@ -139,6 +139,7 @@ def _figures(res: TrendsResult, folder: TrendsFolder) -> dict[str, dict[str, str
                     forecast_low=f["low"].to_numpy() if len(f) else (),
                     forecast_high=f["high"].to_numpy() if len(f) else (),
                     note=_panel_note(status[cat], sig, cat, res.time_unit),
+                    colour=colour,
                 )
             )
         if panels:

@@ -53,3 +53,19 @@ def test_mix_stacks_to_each_periods_total() -> None:
         x = round(bar.get_x() + bar.get_width() / 2)
         tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
     assert np.allclose([tops[i] for i in range(4)], 1.0)
+
+
+def test_a_colour_familys_panel_is_drawn_in_its_colour() -> None:
+    """A family's share line is drawn in the family's own colour (grey in grey), not blue."""
+    from dataclasses import replace
+
+    from matplotlib.colors import to_hex
+
+    fig = plot_share_fan(PERIODS, replace(SERIES, colour="#9a9a9a"))
+    (ax,) = fig.axes
+    observed = [line for line in ax.get_lines() if line.get_label() == "share"]
+    assert [to_hex(line.get_color()) for line in observed] == ["#9a9a9a"]
+    plain = plot_share_fan(PERIODS, SERIES).axes[0]
+    assert [
+        to_hex(line.get_color()) for line in plain.get_lines() if line.get_label() == "share"
+    ] != ["#9a9a9a"]
