@@ -11,6 +11,7 @@ its flags from it, so a new field is a new flag without touching the CLI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stylecast.config_fields import (
     check_fields,
@@ -23,6 +24,7 @@ from stylecast.config_fields import (
 from stylecast.errors import ConfigError
 
 __all__ = [
+    "ManifestColumns",
     "TrainConfig",
     "EvaluateConfig",
     "TuneConfig",
@@ -46,6 +48,27 @@ ENSEMBLE_RECIPES = ("seeds", "varied")
 NON_NEGATIVE = "{label} must be a non-negative integer, got {value}"
 
 
+def _column(default: str, what: str) -> Any:
+    """A manifest column option (TrainConfig and ManifestColumns share them)."""
+    error = "{label} must name a manifest column"
+    return option(default, f"manifest column of {what}", check=str.strip, error=error)
+
+
+_PATHS = "the image paths (relative to the manifest, or absolute)"
+_LABELS = "the labels the classifier learns (e.g. season)"
+
+
+@dataclass(frozen=True)
+class ManifestColumns:
+    """Which columns of a manifest hold the image paths and the labels."""
+
+    path_column: str = _column("path", _PATHS)
+    label_column: str = _column("label", _LABELS)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides what a training run computes (each field's help says what)."""
@@ -61,6 +84,8 @@ class TrainConfig:
     test_fraction: float = option(
         0.15, "test share of the data (stratified by label)", low=0.0, below=1.0
     )
+    path_column: str = _column("path", _PATHS)
+    label_column: str = _column("label", _LABELS)
     group_column: str | None = option(
         None, "manifest column whose groups (a product, a show) never straddle two splits"
     )

@@ -292,6 +292,41 @@ class RunFolder:
         """Training finished: the model is saved and no checkpoint waits for a resume."""
         return self.has_model() and not self.last_checkpoint.is_file()
 
+    def writer_pid(self) -> str | None:
+        """The pid of the live process holding :meth:`lock` (e.g. training), else None."""
+        try:
+            import fcntl
+
+            fd = os.open(self.path / self.LOCK, os.O_RDONLY)
+        except (ImportError, OSError):  # no lock file (or no flock): nobody holds it
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released by the close below
+            return None
+        except BlockingIOError:
+            return os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+        finally:
+            os.close(fd)
+
+    def require_finished(self) -> None:
+        """RunError (one line) while a process trains the run, or a stopped one left a
+        checkpoint for ``--resume``."""
+        if self.is_trained():
+            return
+        pid = self.writer_pid()
+        # An ensemble stopped between members keeps its checkpoint in a member's folder.
+        saved = [self.last_checkpoint, *self.path.glob(f"{self.MEMBERS}/*/checkpoint/last.pt")]
+        saved = [p.parent for p in saved if p.is_file()]
+        where = f"a checkpoint is in {saved[0]}" if saved else "no checkpoint yet"
+        resume = f"`stylecast train --resume {self.path}`"
+        if pid is not None:
+            raise RunError(
+                f"{self.path} is still training (pid {pid}; {where}); use it once training "
+                f"finishes (stopped, it continues with {resume})"
+            )
+        if saved:
+            raise RunError(f"{self.path} has not finished training (stopped; {where}): {resume}")
+
     def external_evaluation(self, data: str | os.PathLike[str]) -> RunFolder:
         """Where scores of other ``data`` go: ``evaluations/<data name>/``, never over the
         run's own evaluation. The same data gets the same folder again; other data with

@@ -36,7 +36,11 @@ COMMAND_MODULES = (
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with stylecast's error contract: usage, one ``error:`` line, exit code 1."""
+    """argparse with stylecast's error contract: one ``error:`` line, exit code 1.
+
+    No usage block: ``stylecast train``'s runs to 30 lines and buried the one line that
+    says what went wrong (``stylecast COMMAND --help`` shows it).
+    """
 
     def error(self, message: str) -> NoReturn:
         match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
@@ -45,7 +49,6 @@ class Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.6)
             if close:
                 message += f"; did you mean {close[0]!r}?"
-        self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 

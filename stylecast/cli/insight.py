@@ -79,7 +79,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         overrides=config_overrides(args, EvaluateConfig),
     )
     from stylecast.inference import check_shift
+    from stylecast.run import RunFolder
 
+    RunFolder(args.run).require_finished()
     result = evaluate(args.run, args.data, cfg, progress=not args.quiet, shift_check=check_shift)
     print(format_evaluation(result.metrics))
     print(f"wrote {result.evaluation_json} and {result.predictions_csv}")

@@ -47,8 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from stylecast.run import RunFolder
     from stylecast.serve import serve
 
+    RunFolder(args.run).require_finished()
     listen = config_from_args(Listen, args)
     key = ServeSettings.key_from_env(config_overrides(args, ServeSettings)["api_key"])
     settings = config_from_args(ServeSettings, args, api_key=key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from stylecast.cli.common import (
     add_quiet_option,
     config_from_args,
 )
+from stylecast.errors import ConfigError
 from stylecast.trends.config import TrendsConfig
 
 __all__ = ["register"]
@@ -25,6 +27,7 @@ _FORECASTS = (
     "selection_origins",
     "backtest_horizon",
     "models",
+    "no_skill",
     "interval",
     "level",
     "bootstrap",
@@ -61,13 +64,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_trends)
 
 
+def _input_file(source: str) -> Path:
+    """The table ``source`` names, absolute (a folder means its manifest.csv)."""
+    path = Path(source).expanduser().resolve()
+    return path / "manifest.csv" if path.is_dir() else path
+
+
+def _earlier_input(out: Path) -> Path | None:
+    """The input whose trends ``out`` holds (from its trends.json), or None."""
+    try:
+        source = json.loads((out / "trends.json").read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return _input_file(source) if isinstance(source, str) and source else None
+
+
 def default_out(source: str) -> Path:
-    """``runs/trends-<input name>``."""
-    path = Path(source)
-    name = path.name if path.is_dir() else path.stem
-    return Path("runs") / (
-        "trends-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "table")
-    )
+    """``runs/trends-<input name>`` (a manifest.csv is named by its folder); another input
+    of that name gets ``-2``, ``-3``, ...: one input's trends never replace another's."""
+    path = _input_file(source)
+    name = path.parent.name if path.stem == "manifest" else path.stem
+    base = "trends-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "table")
+    for n in range(1, 1000):
+        out = Path("runs") / (base if n == 1 else f"{base}-{n}")
+        if _earlier_input(out) in (None, path):
+            return out
+    raise ConfigError(f"runs/ holds too many trend folders named {base!r}; give --out DIR")
+
+
+def _check_same_input(out: Path, source: str) -> None:
+    """Refuse to write the trends of ``source`` over another input's in ``out``."""
+    earlier, path = _earlier_input(out), _input_file(source)
+    if earlier is not None and earlier != path:
+        raise ConfigError(
+            f"{out} holds the trends of {earlier}; choose another --out for {path} "
+            f"(or delete {out} first)"
+        )
 
 
 def _trends(args: argparse.Namespace) -> int:
@@ -75,6 +107,7 @@ def _trends(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(TrendsConfig, args)
     out = Path(args.out) if args.out else default_out(args.input)
+    _check_same_input(out, args.input)
     result = analyse_trends(args.input, cfg, out, progress=not args.quiet)
     print(format_trends(result))
     print(

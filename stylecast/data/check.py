@@ -80,6 +80,8 @@ def check_data(
     workers: int | None = None,
     progress: bool = True,
     cache: ImageCache | None = None,
+    path_column: str = "path",
+    label_column: str = "label",
 ) -> DataCheck:
     """Open every image at ``data`` once (in parallel) and report what a run needs to know.
 
@@ -87,13 +89,14 @@ def check_data(
     decompression-bomb files; lists files whose content is not the format their name
     says; counts classes, colour modes, EXIF rotations and groups; finds exact and
     near-duplicate clusters (flagging those with conflicting labels). ``group_column``
-    defaults to ``group`` when the data has one.
+    defaults to ``group`` when the data has one; ``path_column`` and ``label_column`` name
+    a manifest's columns (see :func:`~stylecast.data.discover`).
     """
     if dup_threshold < -1 or dup_threshold > 64:
         raise DataError(f"dup_threshold must be between -1 and 64, got {dup_threshold}")
     if workers is not None and workers < 1:
         raise DataError(f"workers must be at least 1, got {workers}")
-    ds = discover(data)
+    ds = discover(data, path_column=path_column, label_column=label_column)
     group_column = resolve_group_column(ds, group_column)
     cache = cache or ImageCache()
     paths = ds.table["path"].tolist()

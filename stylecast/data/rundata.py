@@ -90,7 +90,10 @@ def prepare_run_data(
     ``data check``; with ``progress``, one line on stderr says so).
     """
     cache = cache or ImageCache()
-    ds = discover(data)
+    ds = discover(data, path_column=cfg.path_column, label_column=cfg.label_column)
+    if progress:
+        for line in ds.warnings:
+            print(f"warning: {line}", file=sys.stderr, flush=True)
     group_column = resolve_group_column(ds, cfg.group_column)
     new_split = splits_csv is None and "split" not in ds.table.columns
     if cfg.group_column is None and group_column is not None and new_split and progress:

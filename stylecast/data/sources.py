@@ -42,11 +42,13 @@ class Dataset:
 
     ``table`` columns: ``path`` (absolute), ``relpath`` (as written in the manifest or
     relative to the folder), ``label``, ``split`` when the source was pre-split, and any
-    extra manifest columns. ``skipped`` lists the inputs left out before any image is
-    opened, each ``{"path", "kind", "reason"}`` (kinds: ``blank_label``, ``blank_path``,
-    ``folder``, ``dangling_symlink``, ``not_file``, ``unreadable_name``, ``no_label``).
+    extra manifest columns (a chosen label or path column is copied into ``label`` or
+    ``relpath`` and kept under its own name too). ``skipped`` lists the inputs left out
+    before any image is opened, each ``{"path", "kind", "reason"}`` (kinds:
+    ``blank_label``, ``blank_path``, ``folder``, ``dangling_symlink``, ``not_file``,
+    ``unreadable_name``, ``no_label``).
     ``ignored`` lists files in class folders that are not images by their name (relative
-    paths).
+    paths). ``warnings``: one line each for the user (e.g. a folder of data sets).
     """
 
     source: Path
@@ -55,6 +57,7 @@ class Dataset:
     classes: list[str]
     skipped: list[dict[str, str]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -155,7 +158,9 @@ def _folder_table(
     return pd.DataFrame(kept, columns=["path", "relpath", "label"])
 
 
-def _read_manifest(path: Path) -> pd.DataFrame:
+def _read_manifest(
+    path: Path, path_column: str = "path", label_column: str = "label"
+) -> pd.DataFrame:
     try:
         if path.suffix.lower() == ".parquet":
             df = pd.read_parquet(path)
@@ -167,11 +172,20 @@ def _read_manifest(path: Path) -> pd.DataFrame:
         ) from None
     except Exception as exc:  # noqa: BLE001 - pandas raises many parser errors
         raise DataError(f"cannot read manifest {path}: {exc}") from None
+    has = ", ".join(map(str, df.columns))
+    chosen = {"path": path_column, "label": label_column}
+    for key, column in chosen.items():
+        if column != key and column not in df.columns:
+            raise DataError(
+                f"--{key}-column {column!r} is not a column of {path}; its columns are {has}"
+            )
+        if column != key:  # copied: the chosen column keeps its own name as well
+            df[key] = df[column]
     missing = [c for c in ("path", "label") if c not in df.columns]
     if missing:
         raise DataError(
             f"manifest {path} needs columns 'path' and 'label'; missing {', '.join(missing)} "
-            f"(it has {', '.join(map(str, df.columns))})"
+            f"(it has {has}); --path-column and --label-column name others"
         )
     for col in ("path", "label"):
         df[col] = df[col].fillna("").astype(str).str.strip()
@@ -180,12 +194,21 @@ def _read_manifest(path: Path) -> pd.DataFrame:
     return df
 
 
-def discover(data: str | os.PathLike[str], *, min_classes: int = 2) -> Dataset:
+def discover(
+    data: str | os.PathLike[str],
+    *,
+    min_classes: int = 2,
+    path_column: str = "path",
+    label_column: str = "label",
+) -> Dataset:
     """Find the images at ``data`` (folder, folder with manifest.csv, or manifest file).
 
     Training needs two classes or more; scoring a collection of one class (an
     all-FallWinter drop) is a normal request, so ``evaluate`` asks for ``min_classes=1``.
+    ``path_column`` and ``label_column`` name a manifest's columns of image paths and
+    labels (e.g. a catalogue's ``season``); a folder without a manifest has neither.
     """
+    columns = (path_column, label_column)
     src = Path(data).expanduser()
     if not src.exists():
         raise DataError(f"data path {printable_path(src)} does not exist")
@@ -198,9 +221,15 @@ def discover(data: str | os.PathLike[str], *, min_classes: int = 2) -> Dataset:
     if src.is_file():
         if src.suffix.lower() not in (".csv", ".parquet"):
             raise DataError(f"{src} is neither a folder nor a .csv/.parquet manifest")
-        ds = _from_manifest(src)
+        ds = _from_manifest(src, *columns)
     elif (src / "manifest.csv").is_file():
-        ds = _from_manifest(src / "manifest.csv")
+        ds = _from_manifest(src / "manifest.csv", *columns)
+    elif columns != ("path", "label"):
+        flag = "--label-column" if label_column != "label" else "--path-column"
+        raise DataError(
+            f"{flag} needs a manifest, and {src} is a folder without manifest.csv (its "
+            "class folders are the labels)"
+        )
     else:
         top = {d.name for d in src.iterdir() if d.is_dir() and not d.name.startswith(".")}
         if top and top <= set(SPLITS) and "train" in top:
@@ -210,8 +239,28 @@ def discover(data: str | os.PathLike[str], *, min_classes: int = 2) -> Dataset:
             table = _folder_table(src, rows, skipped)
             classes = sorted(table["label"].unique())
             ds = Dataset(src.resolve(), "folder", table, classes, skipped, ignored)
+            ds.warnings.extend(_data_sets_warning(src))
     _check_classes(ds, min_classes)
     return ds
+
+
+def _data_sets_warning(root: Path) -> list[str]:
+    """Class folders that hold manifests: more likely a folder of data sets than of classes."""
+    manifests = sorted(
+        f"{d.name}/{m}"
+        for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(".")
+        for m in ("manifest.csv", "manifest.parquet")
+        if (d / m).is_file()
+    )
+    if not manifests:
+        return []
+    shown = ", ".join(manifests[:3]) + (", ..." if len(manifests) > 3 else "")
+    return [
+        f"{printable_path(root)} holds data sets, not classes ({shown}), yet each of its "
+        f"folders is taken as one label; give one data set, e.g. "
+        f"{printable_path(root / manifests[0])}"
+    ]
 
 
 def _manifest_skips(
@@ -245,8 +294,10 @@ def _manifest_skips(
     return keep, skipped, missing
 
 
-def _from_manifest(manifest: Path) -> Dataset:
-    df = _read_manifest(manifest)
+def _from_manifest(
+    manifest: Path, path_column: str = "path", label_column: str = "label"
+) -> Dataset:
+    df = _read_manifest(manifest, path_column, label_column)
     base = manifest.parent.resolve()
     keep, skipped, missing = _manifest_skips(df, base, manifest)
     if missing:

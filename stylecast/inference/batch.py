@@ -230,6 +230,7 @@ def predict_batch(
     opts = options or PredictOptions()
     t0 = time.perf_counter()
     folder = RunFolder(run)
+    folder.require_finished()  # still training, or stopped with a checkpoint: say so
     model, info = load_model(folder.path)
     classes, prep = list(info.classes), info.preprocessing
     inp = read_prediction_input(images)

@@ -20,7 +20,7 @@ from stylecast.errors import DataError
 from stylecast.evaluation import softmax
 from stylecast.inference.sources import expand_image_paths
 from stylecast.models import load_model
-from stylecast.run import ModelInfo
+from stylecast.run import ModelInfo, RunFolder
 from stylecast.training import predict_logits
 
 __all__ = ["Predictor", "predict", "expand_image_paths"]
@@ -60,6 +60,7 @@ class Predictor:
         from stylecast.export.engine import onnx_engine
         from stylecast.training import resolve_device
 
+        RunFolder(run).require_finished()  # a half-trained model answers nothing reliably
         model, info = load_model(run)
         return cls(model, info, onnx_engine(run, backend), resolve_device(device))
 

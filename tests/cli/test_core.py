@@ -114,6 +114,17 @@ def test_model_summary_and_list() -> None:
     assert "efficientnet_lite0" in res.stdout and "stylecast[lite1]" in res.stdout
 
 
+def test_model_list_shows_the_image_size_train_uses() -> None:
+    # Issue 25.10: the list showed only the backbone's native size (224), not train's 128.
+    from stylecast.config import TrainConfig
+
+    res = run_cli("model", "list")
+    assert res.returncode == 0
+    line = next(x for x in res.stdout.splitlines() if x.startswith("efficientnet_lite0 "))
+    assert f"train: {TrainConfig().img_size} px" in line and "native 224 px" in line
+    assert "--img-size" in res.stdout
+
+
 def test_a_manifest_of_absolute_paths_trains_evaluates_and_reports(
     tmp_path: Path, lookbook: Path
 ) -> None:

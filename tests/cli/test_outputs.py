@@ -81,3 +81,57 @@ def test_predict_on_a_never_evaluated_run_says_uncalibrated(
     assert "was never evaluated, so these probabilities are not calibrated" in res.stderr
     res = run_cli("predict", str(run), str(img))
     assert "not calibrated" not in res.stderr
+
+
+# ---------------------------------------------------------------- issue 25.9: a run in training
+
+
+def _training_run(path: Path) -> Path:
+    """A run folder as training leaves it between epochs: config, run.json, a checkpoint."""
+    (path / "checkpoint").mkdir(parents=True)
+    (path / "checkpoint" / "last.pt").write_bytes(b"checkpoint")
+    (path / "config.yaml").write_text("epochs: 8\n")
+    (path / "run.json").write_text("{}")
+    return path
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_stopped_run_says_a_checkpoint_waits_for_resume(command: str, tmp_path: Path) -> None:
+    run = _training_run(tmp_path / "run")
+    (tmp_path / "x.jpg").write_bytes(b"")
+    args = [command, str(run)] + ([str(tmp_path / "x.jpg")] if command == "predict" else [])
+    res = run_cli(*args)
+    assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
+    line = res.stderr
+    assert "has not finished training" in line and "checkpoint" in line
+    assert f"stylecast train --resume {run}" in line
+
+
+def test_a_run_still_training_says_so(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    run = _training_run(tmp_path / "run")
+    fd = os.open(run / ".stylecast.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"4242\n")
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        res = run_cli("predict", str(run), str(tmp_path))
+    finally:
+        os.close(fd)
+    assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
+    assert f"{run} is still training (pid 4242; a checkpoint is in" in res.stderr
+    assert f"stylecast train --resume {run}" in res.stderr
+
+
+def test_an_ensemble_stopped_between_members_names_the_checkpoint(tmp_path: Path) -> None:
+    from stylecast.errors import RunError
+    from stylecast.run import RunFolder
+
+    run = tmp_path / "run"
+    _training_run(run / "members" / "1")
+    (run / "members" / "1" / "checkpoint" / "last.pt").rename(run / "x")  # not yet
+    RunFolder(run).require_finished()  # nothing saved, nobody training: load_model says why
+    (run / "x").rename(run / "members" / "1" / "checkpoint" / "last.pt")
+    with pytest.raises(RunError, match=r"has not finished training .*members/1/checkpoint"):
+        RunFolder(run).require_finished()

@@ -235,3 +235,52 @@ def test_real_data_check_counts_every_image(fpi_season: Path, tmp_path: Path) ->
     assert report["n_images"] == 3582 and sum(report["classes"].values()) == 3582
     assert report["duplicates"]["clusters"] > 0  # look-alike product shots exist
     assert report["groups"]["largest"] == 13
+
+
+# ------------------------------------------------------------------------ issue 25.9 / 25.10
+
+
+def test_data_check_never_replaces_another_datas_report(
+    lookbook: Path, lookbook_folder: Path, tmp_path: Path
+) -> None:
+    res = run_cli("data", "check", str(lookbook), "--quiet", "--workers", "1", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    first = (tmp_path / "data_check.json").read_text()
+    res = run_cli("data", "check", str(lookbook_folder), "--quiet", "--workers", "1", cwd=tmp_path)
+    assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
+    assert "data_check.json holds the data check of" in res.stderr
+    assert "--out FILE" in res.stderr and "--force" in res.stderr
+    assert (tmp_path / "data_check.json").read_text() == first
+    res = run_cli("data", "check", str(lookbook), "--quiet", "--workers", "1", cwd=tmp_path)
+    assert res.returncode == 0 and "replaced the earlier report of this data" in res.stdout
+    res = run_cli(
+        "data", "check", str(lookbook_folder), "--quiet", "--force", "--workers", "1", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    assert "replaced the data check of" in res.stdout
+    report = json.loads((tmp_path / "data_check.json").read_text())
+    assert report["source"] == str(lookbook_folder.resolve())
+
+
+def test_data_check_warns_on_a_folder_of_data_sets(lookbook: Path, tmp_path: Path) -> None:
+    import shutil
+
+    sets = tmp_path / "sets"
+    for name in ("ss", "fw"):
+        shutil.copytree(lookbook, sets / name)
+    res = run_cli("data", "check", str(sets), "--quiet", "--workers", "1", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    warning = [x for x in res.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warning) == 1 and "data sets" in warning[0] and "fw/manifest.csv" in warning[0]
+
+
+def test_data_check_label_column(lookbook: Path, tmp_path: Path) -> None:
+    res = run_cli(
+        "data", "check", str(lookbook), "--label-column", "garment", "--quiet", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "data_check.json").read_text())
+    garments = sorted(pd.read_csv(lookbook / "manifest.csv")["garment"].unique())
+    assert sorted(report["classes"]) == garments
+    res = run_cli("data", "check", "--help")
+    assert "--label-column" in res.stdout and "--path-column" in res.stdout

@@ -253,3 +253,12 @@ def test_train_and_predict_go_on_past_an_unreadable_name_and_a_damaged_cache(
     assert res.returncode == 0, res.stderr
     assert "FallWinter/caf\\xe9.jpg: unreadable name: not valid UTF-8" in res.stderr
     assert len(pd.read_csv(out)) == 24
+
+
+def test_label_column_chooses_what_a_run_learns(lookbook: Path, cache: ImageCache) -> None:
+    # Issue 25.9: a manifest's other columns (a catalogue's season) can be the labels.
+    cfg = _cfg(label_column="brand", group_column="group")
+    rd = prepare_run_data(lookbook, cfg, cache=cache, progress=False)
+    brands = sorted(pd.read_csv(lookbook / "manifest.csv")["brand"].unique())
+    assert rd.classes == brands
+    assert list(rd.table["label"]) == list(rd.table["brand"])

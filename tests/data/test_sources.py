@@ -234,3 +234,46 @@ def test_printable_path_escapes_only_what_utf8_cannot_write() -> None:
     assert printable_path(Path(os.fsdecode(b"a/\xff\xfe.png"))) == "a/\\xff\\xfe.png"
     assert printable_path(b"caf\xe9.jpg") == "caf\\xe9.jpg"
     assert printable_path("lone\ud800") == "lone\\ud800"
+
+
+# --------------------------------------------------------------- issue 25.9: manifest columns
+
+
+def test_label_column_chooses_the_labels_and_keeps_the_column(lookbook: Path) -> None:
+    ds = discover(lookbook, label_column="garment")
+    assert ds.classes == sorted(pd.read_csv(lookbook / "manifest.csv")["garment"].unique())
+    assert list(ds.table["label"]) == list(ds.table["garment"])
+    assert len(ds) == 48 and "garment" in ds.table.columns
+
+
+def test_path_and_label_columns_of_a_catalogue_style_manifest(
+    lookbook: Path, tmp_path: Path
+) -> None:
+    table = pd.read_csv(lookbook / "manifest.csv")
+    table["file"] = [str((lookbook / p).resolve()) for p in table["path"]]
+    table = table.rename(columns={"label": "season"}).drop(columns=["path"])
+    table.to_csv(tmp_path / "catalogue.csv", index=False)
+    with pytest.raises(DataError, match=r"--path-column"):
+        discover(tmp_path / "catalogue.csv")  # the message says which flags choose columns
+    ds = discover(tmp_path / "catalogue.csv", path_column="file", label_column="season")
+    assert ds.classes == ["FallWinter", "SpringSummer"] and len(ds) == 48
+    assert list(ds.table["relpath"]) == list(table["file"])
+
+
+def test_a_missing_column_or_a_folder_without_manifest_is_one_clear_error(
+    lookbook: Path, lookbook_folder: Path
+) -> None:
+    with pytest.raises(DataError, match=r"--label-column 'seasn' is not a column of .*garment"):
+        discover(lookbook, label_column="seasn")
+    with pytest.raises(DataError, match=r"--label-column needs a manifest"):
+        discover(lookbook_folder, label_column="garment")
+
+
+def test_a_folder_of_data_sets_is_noticed(lookbook: Path, tmp_path: Path) -> None:
+    sets = tmp_path / "sets"
+    for name in ("ss", "fw"):
+        shutil.copytree(lookbook, sets / name)
+    ds = discover(sets)
+    assert ds.warnings and "fw/manifest.csv" in ds.warnings[0]
+    assert "data sets" in ds.warnings[0]
+    assert discover(lookbook).warnings == []
