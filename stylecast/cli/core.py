@@ -13,6 +13,7 @@ from stylecast.cli.common import (
     config_from_args,
     train_overrides,
 )
+from stylecast.demo.config import DEMO_OUT, DemoConfig, SummaryConfig
 from stylecast.inference.options import PredictOptions
 
 
@@ -25,11 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "backbone (head on frozen features, then a short fine-tune), evaluate on a held-out "
         "split and write an HTML report.",
     )
-    p.add_argument(
-        "--out", default="demo_runs", help="folder for the lookbook and the run (default demo_runs)"
-    )
-    p.add_argument("--n-per-class", type=int, default=60, help="images per season (default 60)")
-    p.add_argument("--seed", type=int, default=0)
+    add_out_option(p, f"folder for the lookbook and the run (default {DEMO_OUT})")
+    add_config_options(p, DemoConfig)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser(
@@ -84,16 +82,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = msub.add_parser("list", help="backbones with offline ImageNet weights")
     q.set_defaults(func=_model_list)
     q = msub.add_parser("summary", help="layer, output shape, parameters and mult-adds")
-    q.add_argument("name", nargs="?", default="efficientnet_lite0")
-    q.add_argument("--img-size", type=int, default=224)
-    q.add_argument("--num-classes", type=int, default=2)
+    q.add_argument("name", nargs="?", help=f"backbone (default {SummaryConfig().name})")
+    add_config_options(q, SummaryConfig)
     q.set_defaults(func=_model_summary)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from stylecast.demo import run_demo
 
-    result = run_demo(args.out, n_per_class=args.n_per_class, seed=args.seed)
+    cfg = config_from_args(DemoConfig, args)
+    result = run_demo(args.out or DEMO_OUT, n_per_class=cfg.n_per_class, seed=cfg.seed)
     print(result.summary)
     return 0
 
@@ -273,6 +271,7 @@ def _model_list(args: argparse.Namespace) -> int:
 def _model_summary(args: argparse.Namespace) -> int:
     from stylecast.models import create_model, model_summary
 
-    model = create_model(args.name, args.num_classes, pretrained=False)
-    print(model_summary(model, args.img_size))
+    cfg = config_from_args(SummaryConfig, args, **({"name": args.name} if args.name else {}))
+    model = create_model(cfg.name, cfg.num_classes, pretrained=False)
+    print(model_summary(model, cfg.img_size))
     return 0
