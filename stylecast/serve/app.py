@@ -275,7 +275,7 @@ def create_app(
     @app.post(
         "/api/predict",
         response_model=PredictAnswer,
-        response_model_exclude_none=True,
+        response_model_exclude_unset=True,
         dependencies=keyed,
         responses=_ERRORS,
         openapi_extra=_UPLOAD_BODY,

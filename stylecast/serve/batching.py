@@ -233,7 +233,7 @@ class BatchedAnalysis:
         palettes = (await stages.wait([colours]))[0] if colours is not None else None
         cams = None
         if cam:
-            targets = [int(p.argmax()) for p, _ in rows]
+            targets = [int(row[0].argmax()) for row in rows]
             cams = await stages.thread(
                 lambda: [service.cam(d, t) for d, t in zip(images, targets, strict=True)]
             )

@@ -15,7 +15,7 @@ from stylecast.records import EvaluationRecord
 from stylecast.run import RunFolder
 from stylecast.serve.settings import ServeSettings
 
-__all__ = ["build_card"]
+__all__ = ["build_card", "calibration"]
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:
@@ -49,6 +49,16 @@ def _test(run: RunFolder) -> dict[str, Any] | None:
     }
 
 
+def calibration(temperature: float) -> str:
+    """What the probabilities are: recalibrated by a kept temperature, or the network's own."""
+    if abs(float(temperature) - 1.0) < 1e-9:
+        return "not recalibrated (temperature 1)"
+    return (
+        f"calibrated (temperature {float(temperature):.2f}, fitted on the run's validation "
+        "split and kept because it helped out of sample)"
+    )
+
+
 def build_card(run: RunFolder, settings: ServeSettings, *, backend: str) -> dict[str, Any]:
     """The card of ``run`` as the JSON ``GET /api/model`` answers (RunError if no model)."""
     info = run.model_info()
@@ -66,6 +76,7 @@ def build_card(run: RunFolder, settings: ServeSettings, *, backend: str) -> dict
             "timm_name": info.timm_name,
             "img_size": info.preprocessing.img_size,
             "temperature": round(info.temperature, 6),
+            "calibration": calibration(info.temperature),
             "backend": backend,
             "description": info.describe(),
             "members": len(info.members) or None,

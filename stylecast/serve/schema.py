@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "ErrorAnswer",
+    "Familiarity",
     "Health",
+    "Limits",
     "ModelCard",
     "PaletteColour",
     "PredictAnswer",
@@ -32,14 +34,41 @@ class PaletteColour(BaseModel):
     share: float = Field(description="share of the garment; an image's shares sum to 1")
 
 
+class Familiarity(BaseModel):
+    distance: float = Field(
+        description="mean cosine distance of the image's features (the served model's, in "
+        "front of its classifier) to its k nearest reference images of the run"
+    )
+    threshold: float = Field(
+        description="the 99th percentile of the reference images' own leave-one-out distances"
+    )
+    percentile: float = Field(
+        description="share (0-100) of reference images whose own distance is at most this "
+        "image's: 100 means farther out than all of them"
+    )
+
+
 class Prediction(BaseModel):
     filename: str = Field(description="the name the client gave the file (never used on disk)")
     format: str = Field(description="the format found in the bytes, e.g. JPEG")
     width: int
     height: int
     predicted: str
-    confidence: float = Field(description="calibrated probability of the predicted class")
+    confidence: float = Field(
+        description="probability of the predicted class (after the run's temperature, when "
+        "one was kept: see the card's model.calibration)"
+    )
     probabilities: dict[str, float] = Field(description="every class; they sum to 1")
+    unusual: bool | None = Field(
+        None,
+        description="true when the image is farther from the run's own photos than 99% of "
+        "them are from each other (likely not what the model was trained on: treat its "
+        "prediction with caution); null when the server has no reference (the card's "
+        "familiarity.reason says why)",
+    )
+    familiarity: Familiarity | None = Field(
+        None, description="the numbers behind unusual (null when unusual is null)"
+    )
     palette: list[PaletteColour] | None = Field(None, description="absent with ?palette=0")
     cam: str | None = Field(None, description="Grad-CAM overlay, a PNG data URI (?cam=1)")
     cam_class: str | None = Field(None, description="the class whose evidence cam shows")
@@ -60,11 +89,24 @@ class PredictAnswer(BaseModel):
     seconds: float = Field(description="time spent on the request, upload read excluded")
 
 
+class Limits(BaseModel):
+    max_upload_bytes: int = Field(description="largest file, in bytes")
+    max_pixels: int = Field(description="largest width x height")
+    max_files: int = Field(description="images in one request")
+    min_side: int = Field(description="smallest width or height, in pixels")
+    timeout_s: int | float = Field(
+        description="seconds for an upload to arrive and again for its analysis (an integer "
+        "unless set with a fraction)"
+    )
+
+
 class ModelCard(BaseModel):
     run: str = Field(description="the run folder's name")
     model: dict[str, Any] = Field(
-        description="name, timm_name, img_size, temperature, backend, description (e.g. "
-        "'ensemble of 3 x efficientnet_lite0'), members (an ensemble's count, else null)"
+        description="name, timm_name, img_size, temperature, calibration ('calibrated "
+        "(temperature 1.37, ...)' or 'not recalibrated (temperature 1)'), backend, "
+        "description (e.g. 'ensemble of 3 x efficientnet_lite0'), members (an ensemble's "
+        "count, else null)"
     )
     classes: list[str]
     test: dict[str, Any] | None = Field(
@@ -74,8 +116,13 @@ class ModelCard(BaseModel):
     data: dict[str, Any] | None = Field(description="the data source's name and kind")
     trained: str | None = Field(description="when the run was made (run.json)")
     stylecast_version: str | None
-    limits: dict[str, float] = Field(description="the server's upload limits")
+    limits: Limits = Field(description="the server's upload limits")
     api_key_required: bool
+    familiarity: dict[str, Any] | None = Field(
+        None,
+        description="the out-of-domain signal: available, reason (why not, when not), "
+        "features, reference_images, k, threshold, percentile",
+    )
 
 
 class Health(BaseModel):

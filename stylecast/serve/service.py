@@ -11,6 +11,7 @@ serve other requests in other threads meanwhile.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -18,10 +19,15 @@ from typing import Any, Protocol
 from stylecast.errors import RunError
 from stylecast.run import RunFolder
 from stylecast.serve.card import build_card
+from stylecast.serve.familiar import Familiarity, build_familiarity, feature_model
 from stylecast.serve.images import Decoded, png_data_uri
 from stylecast.serve.settings import ServeSettings
 
 __all__ = ["ModelService", "ProbabilityModel"]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class ProbabilityModel(Protocol):
@@ -40,6 +46,7 @@ class ModelService:
         run: str | os.PathLike[str],
         predictor: ProbabilityModel,
         settings: ServeSettings,
+        say: Any = None,
     ) -> None:
         self.run = RunFolder(run)
         self.predictor = predictor
@@ -53,11 +60,20 @@ class ModelService:
                 f"{self.card['classes']}"
             )
         self.preprocessing = self.run.model_info().preprocessing
+        # The out-of-domain signal: features from the batch's own forward pass, compared
+        # with the run's held-out images' (computed once here; docs/serve.md).
+        self.features = feature_model(predictor)
+        self.familiarity: Familiarity = build_familiarity(
+            self.run, predictor, self.features, say=say
+        )
+        self.card["familiarity"] = self.familiarity.card()
         self._cam_model: Any = None
         self._cam_lock = threading.Lock()
 
     @classmethod
-    def load(cls, run: str | os.PathLike[str], settings: ServeSettings) -> ModelService:
+    def load(
+        cls, run: str | os.PathLike[str], settings: ServeSettings, say: Any = None
+    ) -> ModelService:
         """Load ``run``'s model (RunError with what to do when the folder holds none)."""
         folder = RunFolder(run)
         folder.require_dir()
@@ -69,7 +85,8 @@ class ModelService:
             )
         from stylecast.inference import Predictor  # torch: only once the run holds a model
 
-        return cls(run, Predictor.from_run(run, settings.backend, settings.device), settings)
+        predictor = Predictor.from_run(run, settings.backend, settings.device)
+        return cls(run, predictor, settings, say=say or _stderr)
 
     # -- per request ----------------------------------------------------------------------
     def analyse(
@@ -89,11 +106,22 @@ class ModelService:
             return list(self.predictor.pixels([d.rgb for d in images]))
         return [d.rgb for d in images]
 
-    def classify(self, items: Sequence[Any]) -> list[tuple[Any, Any]]:
-        """``(probabilities (C,), ensemble disagreement (2,) or None)`` per prepared image,
-        in one forward pass."""
+    def classify(self, items: Sequence[Any]) -> list[tuple[Any, Any, Any]]:
+        """``(probabilities (C,), ensemble disagreement (2,) or None, familiarity or None)``
+        per prepared image, in one forward pass (the features come with the logits)."""
         import numpy as np
 
+        if self.familiarity.available and not isinstance(self.features, str):
+            try:
+                logits, feats = self.features(np.stack(items))
+                from stylecast.evaluation import softmax
+
+                proba = softmax(logits, self.predictor.temperature)
+                if proba.shape == (len(items), len(self.classes)):
+                    scores = self.familiarity.score(feats)
+                    return [(p, None, f) for p, f in zip(proba, scores, strict=True)]
+            except Exception:  # noqa: BLE001 - the signal never fails a request
+                pass
         spread = None
         if hasattr(self.predictor, "proba_of_pixels"):
             proba, spread = self.predictor.proba_of_pixels(np.stack(items))
@@ -104,18 +132,18 @@ class ModelService:
         proba = np.asarray(proba, dtype=float)
         if proba.shape != (len(items), len(self.classes)):
             raise RuntimeError(f"the predictor returned shape {proba.shape}")
-        return [(p, None if spread is None else spread[i]) for i, p in enumerate(proba)]
+        return [(p, None if spread is None else spread[i], None) for i, p in enumerate(proba)]
 
     def results(
         self,
         images: Sequence[Decoded],
-        rows: Sequence[tuple[Any, Any]],
+        rows: Sequence[tuple[Any, Any, Any]],
         palettes: Sequence[list[dict[str, Any]]] | None = None,
         cams: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The API's answer per image from :meth:`classify`'s rows and the extras."""
         results = []
-        for i, (d, (p, spread)) in enumerate(zip(images, rows, strict=True)):
+        for i, (d, (p, spread, fam)) in enumerate(zip(images, rows, strict=True)):
             best = int(p.argmax())
             result: dict[str, Any] = {
                 "filename": d.filename,
@@ -126,6 +154,11 @@ class ModelService:
                 "confidence": round(float(p[best]), 6),
                 "probabilities": {c: round(float(x), 6) for c, x in zip(self.classes, p)},
             }
+            # Out of domain: far from the run's own photos (None: no signal, see the card).
+            result["unusual"] = None if fam is None else fam["unusual"]
+            result["familiarity"] = (
+                None if fam is None else {k: v for k, v in fam.items() if k != "unusual"}
+            )
             if spread is not None:
                 # An ensemble: how far its members are from agreeing on this image.
                 result["disagreement"] = round(float(spread[0]), 4)

@@ -133,13 +133,15 @@ class ServeSettings:
         return self.max_files * (self.max_upload_bytes + 16 * 1024) + 64 * 1024
 
     def limits(self) -> dict[str, float | int]:
-        """The limits a client may want to know (shown in GET /api/model)."""
+        """The limits a client may want to know (shown in GET /api/model): integers, and
+        ``timeout_s`` an integer too unless it has a fraction (e.g. 2.5)."""
+        timeout = float(self.timeout)
         return {
-            "max_upload_bytes": self.max_upload_bytes,
-            "max_pixels": self.max_pixels,
-            "max_files": self.max_files,
-            "min_side": MIN_SIDE,
-            "timeout_s": self.timeout,
+            "max_upload_bytes": int(self.max_upload_bytes),
+            "max_pixels": int(self.max_pixels),
+            "max_files": int(self.max_files),
+            "min_side": int(MIN_SIDE),
+            "timeout_s": int(timeout) if timeout.is_integer() else timeout,
         }
 
     @staticmethod
