@@ -25,8 +25,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from stylecast.config import TrainConfig, load_config
 from stylecast.errors import ConfigError, DataError, NotFittedError
+from stylecast.evaluation import evaluate
+from stylecast.fileio import atomic_write_text
 from stylecast.inference import ImageLike, Predictor
 from stylecast.run import RunFolder
+from stylecast.training import train
 
 __all__ = ["SeasonClassifier"]
 
@@ -107,9 +110,6 @@ class SeasonClassifier(ClassifierMixin, BaseEstimator):
     ) -> SeasonClassifier:
         """Train on ``X`` (a folder or manifest; or image paths with labels ``y``), evaluate
         (which calibrates the probabilities on the validation split), and load the model."""
-        from stylecast.evaluation import evaluate
-        from stylecast.training import train
-
         if self.out is not None:
             out = Path(self.out)
         else:
@@ -185,8 +185,6 @@ def _as_images(X: Any) -> list[Any]:
 def _write_manifest(paths: Any, labels: Sequence[str], target: Path) -> Path:
     """``fit(paths, labels)``: a manifest of absolute paths for the training stage."""
     import pandas as pd
-
-    from stylecast.fileio import atomic_write_text
 
     files = [str(Path(p).resolve()) for p in _as_images(paths)]
     labels = [str(v) for v in labels]

@@ -13,8 +13,8 @@ from stylecast.cli.common import (
     config_from_args,
     train_overrides,
 )
-from stylecast.demo.config import DEMO_OUT, DemoConfig, SummaryConfig
-from stylecast.inference.options import PredictOptions
+from stylecast.demo import DEMO_OUT, DemoConfig, SummaryConfig
+from stylecast.inference import PredictOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,6 +3,9 @@
 from stylecast.lazy import lazy_exports
 
 _EXPORTS = {
+    "DEMO_OUT": "stylecast.demo.config",
+    "DemoConfig": "stylecast.demo.config",
+    "SummaryConfig": "stylecast.demo.config",
     "make_lookbook": "stylecast.demo.lookbook",
     "run_demo": "stylecast.demo.pipeline",
 }

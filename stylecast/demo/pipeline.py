@@ -15,10 +15,12 @@ from stylecast.config import TrainConfig
 from stylecast.data import discover
 from stylecast.demo.lookbook import make_lookbook
 from stylecast.evaluation import evaluate, format_evaluation
+from stylecast.inference import PredictOptions, predict_batch, write_predictions
 from stylecast.palette import palette
 from stylecast.report import build_report
 from stylecast.run import RunFolder
 from stylecast.training import train
+from stylecast.trends import format_trends, trend_report
 
 __all__ = ["DemoResult", "run_demo", "DEMO_CONFIG"]
 
@@ -112,9 +114,6 @@ def _business_view(
     run_dir: Path, lookbook: Path, out: Path, *, say: Callable[[str], None], progress: bool
 ) -> _BusinessView:
     """Predict every look (season and main colour), then the season and colour mix per period."""
-    from stylecast.inference import PredictOptions, predict_batch, write_predictions
-    from stylecast.trends import format_trends, trend_report
-
     say("5/5 the business view: every look predicted, then the season and colour mix per period")
     # The lookbook is the training data itself: no shift check needed.
     options = PredictOptions(palette=True, shift_check=False, progress=progress)

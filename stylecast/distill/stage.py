@@ -30,6 +30,7 @@ from stylecast.distill.config import DistillConfig
 from stylecast.errors import ConfigError, RunError
 from stylecast.fileio import read_json
 from stylecast.run import RunFolder
+from stylecast.training import under_torchrun
 
 __all__ = ["DISTILL_FORMAT", "DistillResult", "distill", "student_config"]
 
@@ -101,7 +102,6 @@ def distill(
     """Train a student on ``teacher``'s soft labels (and on extra unlabelled ``data``) into
     ``out``; with ``resume``, continue the student in ``out``."""
     from stylecast.data import ImageCache
-    from stylecast.training import under_torchrun
 
     if under_torchrun():
         raise ConfigError("stylecast distill runs in one process; start it without torchrun")

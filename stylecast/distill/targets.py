@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecast.data import prepare_images
 from stylecast.errors import DataError
+from stylecast.export import onnx_engine
+from stylecast.inference import read_prediction_input
 from stylecast.run import ModelInfo, Preprocessing, RunFolder
 
 __all__ = ["ExtraImages", "TeacherScorer", "extra_pixels", "extra_targets", "split_targets"]
@@ -38,7 +41,6 @@ class TeacherScorer:
 
     @classmethod
     def load(cls, folder: RunFolder) -> TeacherScorer:
-        from stylecast.export.engine import onnx_engine
         from stylecast.models import load_model
 
         model, info = load_model(folder.path)
@@ -66,8 +68,6 @@ class TeacherScorer:
 
 
 def _decode(table: pd.DataFrame, prep: Preprocessing, cache: Any, progress: bool) -> Any:
-    from stylecast.data import prepare_images
-
     return prepare_images(table, prep.img_size, cache=cache, fill=prep.fill, progress=progress)
 
 
@@ -110,7 +110,6 @@ def extra_targets(
     """The teacher's logits for extra images (files, folders or a manifest), without any
     that duplicate a validation or test image of the teacher's split."""
     from stylecast.data import find_near_duplicates
-    from stylecast.inference import read_prediction_input
 
     inp = read_prediction_input(items)
     prep = teacher.info.preprocessing

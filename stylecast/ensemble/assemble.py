@@ -23,10 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecast import __version__
+from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
+from stylecast.data import ImageCache, prepare_images
 from stylecast.ensemble.members import check_compatible, weights_digest
+from stylecast.ensemble.module import Ensemble
 from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_text
+from stylecast.models import load_model
 from stylecast.run import EnsembleMember, ModelInfo, RunFolder, RunInfo
+from stylecast.training import predict_logits
 
 __all__ = ["EnsembleBuild", "MemberSpec", "build_ensemble", "copy_shared_files", "write_ensemble"]
 
@@ -79,9 +85,6 @@ def _relative(run: RunFolder, member: RunFolder) -> str:
 
 def _val_scores(run: RunFolder, model: Any, info: ModelInfo) -> tuple[float, float] | None:
     """The averaged members' validation accuracy and log loss (None without a val split)."""
-    from stylecast.data import ImageCache, prepare_images
-    from stylecast.training import predict_logits
-
     splits = run.splits()
     val = splits[splits["split"] == "val"]
     if val.empty:
@@ -117,10 +120,6 @@ def write_ensemble(
 ) -> EnsembleBuild:
     """Check the trained ``members`` (folders inside ``run``), write ``metrics.csv`` and
     ``model.json`` of the ensemble, and return what was recorded."""
-    from stylecast import __version__
-    from stylecast.ensemble.module import Ensemble
-    from stylecast.models import load_model
-
     if len(members) < 2:
         raise RunError("an ensemble needs at least two members")
     models, infos, records = [], [], []
@@ -210,8 +209,6 @@ def build_ensemble(
     runs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
 ) -> EnsembleBuild:
     """An ensemble run in ``out`` from separately trained runs on one split (copied in)."""
-    from stylecast.config import TrainConfig, config_to_yaml, diff_configs, load_config
-
     folders = [RunFolder(r) for r in runs]
     if len(folders) < 2:
         raise RunError("an ensemble needs at least two runs")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch import nn
 
+from stylecast.data import file_digest
 from stylecast.ensemble.module import Ensemble
 from stylecast.errors import RunError
 from stylecast.run import EnsembleMember, ModelInfo, RunFolder
@@ -30,8 +31,6 @@ __all__ = [
 
 def weights_digest(folder: RunFolder) -> str:
     """The content digest of a single-model run's ``model.safetensors``."""
-    from stylecast.data import file_digest
-
     return file_digest(folder.weights_file)
 
 

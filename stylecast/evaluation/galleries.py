@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stylecast.data import letterbox, load_image
 from stylecast.errors import DataError, RunError
 from stylecast.fileio import atomic_write_json, read_json
 from stylecast.run import ModelInfo, Preprocessing, RunFolder
@@ -147,7 +148,6 @@ def build_galleries(
     ``caption_column`` names the manifest column shown under each photo (default: a
     name-like column such as ``productDisplayName`` when the data has one, else the file name).
     """
-    from stylecast.data import letterbox, load_image
     from stylecast.plots import image_grid, save_figure
 
     folder = RunFolder(run)

@@ -27,8 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylecast.backbones import ensemble_members, model_parts
+from stylecast.data import letterbox, load_image
 from stylecast.errors import DataError, ModelError
+from stylecast.models import load_model
 from stylecast.run import Preprocessing, RunFolder
+from stylecast.training import resolve_device, to_input
 
 __all__ = [
     "MIN_GRID",
@@ -222,8 +225,6 @@ def gradcam_for_pixels(
     batch_size: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grad-CAM for uint8 NHWC ``pixels`` already letterboxed to the model's input size."""
-    from stylecast.training import to_input
-
     cams, logits = [], []
     device = next(model.parameters()).device
     for start in range(0, len(pixels), batch_size):
@@ -259,13 +260,10 @@ def explain(
     temperature stored in ``model.json`` (fitted by ``stylecast evaluate``). ``device`` is
     auto (a CUDA GPU when there is one), cpu or cuda.
     """
-    from stylecast.data import letterbox, load_image
     from stylecast.evaluation.calibration import softmax
-    from stylecast.models import load_model
     from stylecast.plots import plot_explanation, save_figure
 
     image = Path(image)
-    from stylecast.training import resolve_device
 
     model, info = load_model(run)  # RunError for a missing or incomplete run, first
     model.to(resolve_device(device))

@@ -32,6 +32,7 @@ from stylecast.ensemble import MemberLogits, combine_logits, member_disagreement
 from stylecast.errors import DataError
 from stylecast.evaluation.breakdown import accuracy_by
 from stylecast.evaluation.calibration import softmax
+from stylecast.evaluation.galleries import build_galleries
 from stylecast.evaluation.members import ensemble_block, fit_member_temperatures
 from stylecast.evaluation.metrics import classification_metrics
 from stylecast.evaluation.summary import (
@@ -46,6 +47,7 @@ from stylecast.evaluation.temperature import (
     TemperatureChoice,
     choose_temperature,
 )
+from stylecast.export import onnx_engine
 from stylecast.fileio import atomic_write_json, atomic_write_text
 from stylecast.models import load_model
 from stylecast.records import EvaluationRecord
@@ -155,8 +157,6 @@ def evaluate(
     cache = cache or ImageCache()
     onnx = None
     if cfg.backend != "torch":  # the run's ONNX export, when one matches its weights
-        from stylecast.export.engine import onnx_engine
-
         onnx = onnx_engine(folder.path, cfg.backend)
 
     def logits_for(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -259,8 +259,6 @@ def evaluate(
     atomic_write_text(out.predictions_file, table.to_csv(index=False))
     _write_figures(out.path, record)
     if cfg.gallery_size > 0:
-        from stylecast.evaluation.galleries import build_galleries
-
         build_galleries(
             out,
             size=cfg.gallery_size,

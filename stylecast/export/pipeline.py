@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from stylecast.data import file_digest, letterbox, load_image
 from stylecast.errors import DataError, RunError
 from stylecast.export.config import ExportConfig
+from stylecast.export.quantize import _require_quantization, quantize_int8
 from stylecast.export.results import ExportResult, Int8Check, Parity
-from stylecast.export.runtime import EXPORT_FORMAT, OnnxLogits, require_onnxruntime
+from stylecast.export.runtime import EXPORT_FORMAT, OnnxLogits, model_digest, require_onnxruntime
 from stylecast.export.summary import export_record, file_entry
 from stylecast.fileio import atomic_path, atomic_write_json
 from stylecast.run import ModelInfo, RunFolder
@@ -50,8 +52,6 @@ def _load_split(
     seed: int = 0,
 ) -> _Images:
     """Letterboxed pixels of the first split of ``names`` that has rows (a sample of ``limit``)."""
-    from stylecast.data import letterbox, load_image
-
     classes, prep = list(info.classes), info.preprocessing
     name = next((n for n in names if (splits["split"] == n).any()), None)
     if name is None:
@@ -123,11 +123,8 @@ def export_run(
     cfg = cfg or ExportConfig()
     require_onnxruntime()
     if cfg.int8:
-        from stylecast.export.quantize import _require_quantization
-
         _require_quantization()
     from stylecast.export.graph import export_onnx, exportable_copy, exportable_ensemble
-    from stylecast.export.runtime import model_digest
     from stylecast.models import load_model
 
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
@@ -226,8 +223,6 @@ def _combined(scores: np.ndarray, info: ModelInfo) -> np.ndarray:
 
 
 def _int8(folder: RunFolder, cfg: ExportConfig, splits: Any, ctx: tuple, say: Any) -> Int8Check:
-    from stylecast.export.quantize import quantize_int8
-
     reference, test = ctx
     info = folder.model_info()
     calib = _load_split(
@@ -260,8 +255,6 @@ def _int8(folder: RunFolder, cfg: ExportConfig, splits: Any, ctx: tuple, say: An
 
 
 def _int8_json(check: Int8Check) -> dict[str, Any]:
-    from stylecast.data import file_digest
-
     return {
         "file": check.path.name,
         "accepted": check.accepted,

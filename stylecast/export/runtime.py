@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from stylecast.data import file_digest
 from stylecast.errors import MissingDependencyError, RunError
 from stylecast.run import ModelInfo, RunFolder
 
@@ -174,8 +175,6 @@ class ExportStatus:
 
 
 def _digest(path: Path) -> str:
-    from stylecast.data import file_digest
-
     return file_digest(path)
 
 

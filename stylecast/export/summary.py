@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from stylecast import __version__
+from stylecast.data import file_digest
 from stylecast.export.results import ExportResult, Parity
 from stylecast.export.runtime import EXPORT_FORMAT
 from stylecast.run import ModelInfo, RunFolder
@@ -16,16 +18,12 @@ __all__ = ["export_record", "file_entry", "format_export"]
 
 def file_entry(path: Path) -> dict[str, Any]:
     """A file's name, size and content digest (what export_status checks)."""
-    from stylecast.data import file_digest
-
     return {"file": path.name, "bytes": path.stat().st_size, "digest": file_digest(path)}
 
 
 def _versions() -> dict[str, str]:
     import onnxruntime
     import torch
-
-    from stylecast import __version__
 
     out = {
         "stylecast": __version__,

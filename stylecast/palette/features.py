@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stylecast.palette.extract import ImagePalette, PaletteConfig
+from stylecast.palette.extract import ImagePalette, PaletteConfig, image_palettes
 from stylecast.palette.naming import FAMILIES, family_index
+from stylecast.palette.stage import extract_clusters
 
 __all__ = ["family_histogram", "palette_features"]
 
@@ -37,9 +38,6 @@ def palette_features(
     progress: bool = False,
 ) -> np.ndarray:
     """:func:`family_histogram` of the images at ``paths`` (zeros for an unreadable one)."""
-    from stylecast.palette.extract import image_palettes
-    from stylecast.palette.stage import extract_clusters
-
     cfg = config or PaletteConfig()
     results = extract_clusters([str(p) for p in paths], cfg, workers=workers, progress=progress)
     empty = (np.zeros((0, 3)), np.zeros(0), "", 0.0)

@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from stylecast.errors import MissingDependencyError
+
 __all__ = [
     "FAMILIES",
     "OFF_WHITE",
@@ -101,8 +103,6 @@ def _table() -> _Table:
     try:
         from colornamer import get_color_json
     except ImportError as exc:  # pragma: no cover - a dependency; only a broken install lacks it
-        from stylecast.errors import MissingDependencyError
-
         raise MissingDependencyError(
             "colour names need colornamer: pip install 'colornamer==0.2.3'"
         ) from exc

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stylecast.errors import RunError
+from stylecast.evaluation import Headline
 from stylecast.fileio import atomic_write_text
 from stylecast.records import EvaluationRecord
 from stylecast.report.registry import ReportRun, registered_sections
@@ -50,8 +51,6 @@ def _read_text(path: Path) -> str:
 
 def _report_run(folder: RunFolder, galleries: bool) -> ReportRun:
     """What every section reads: the run's model, data source and evaluation, read once."""
-    from stylecast.evaluation import Headline
-
     evaluation = EvaluationRecord.read_if_present(folder.evaluation_file)
     return ReportRun(
         folder=folder,

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 
 from stylecast.config_fields import check_fields, option
-from stylecast.inference.options import backend_option, device_option
+from stylecast.inference import backend_option, device_option
 
 __all__ = ["API_KEY_ENV", "MAX_PIXELS_CAP", "MIN_SIDE", "ServeSettings"]
 

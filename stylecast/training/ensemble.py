@@ -23,12 +23,21 @@ from typing import Any
 
 from stylecast import __version__
 from stylecast.config import TrainConfig, config_to_yaml, load_config
+from stylecast.data import ImageCache
+from stylecast.ensemble import (
+    MemberSpec,
+    copy_shared_files,
+    member_config,
+    variant_text,
+    write_ensemble,
+)
 from stylecast.fileio import atomic_write_text
 from stylecast.records import EpochRecord
 from stylecast.run import RunFolder, RunInfo
 from stylecast.training.context import Progress
 from stylecast.training.distributed import join
 from stylecast.training.result import TrainResult
+from stylecast.training.targets import new_target, resume_target
 
 __all__ = ["ensemble_size", "train_ensemble"]
 
@@ -81,8 +90,6 @@ def _write_top(run: RunFolder, cfg: TrainConfig, source: Path) -> None:
 
 def _after_first(run: RunFolder, first: RunFolder) -> None:
     """The ensemble's split and data files are its first member's; so is its data kind."""
-    from stylecast.ensemble import copy_shared_files
-
     copy_shared_files(run, first)
     info, kind = run.info(), first.info().data_kind
     if info.data_kind != kind:
@@ -106,11 +113,6 @@ def train_ensemble(
 
     ``train`` trains one member (:func:`stylecast.training.engine.train`, which passes
     itself; :func:`stylecast.training.engine.train_ensemble` is this with it)."""
-    from stylecast.data import ImageCache
-    from stylecast.ensemble import MemberSpec, variant_text, write_ensemble
-    from stylecast.ensemble.variants import member_config
-    from stylecast.training.targets import new_target, resume_target
-
     t0 = time.perf_counter()
     cache = cache or ImageCache()
     dist = join()

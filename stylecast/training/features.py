@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from stylecast.config import TrainConfig
-from stylecast.data import ImageCache
+from stylecast.data import ImageCache, prepare_run_data
 from stylecast.fileio import atomic_path, atomic_write_json, read_json
+from stylecast.models import create_model, preprocessing_for, state_dict_digest
 from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.tensors import augment_batch, to_input
 
@@ -28,8 +29,6 @@ __all__ = ["RunFeatures", "compute_features", "feature_cache_file", "run_feature
 
 def weights_key(model: nn.Module, cfg: TrainConfig) -> str:
     """The ``weights_digest`` part of the cache key for ``model`` as ``cfg`` built it."""
-    from stylecast.models import state_dict_digest
-
     # Random weights differ per seed: the seed keeps one run's features from another's.
     return state_dict_digest(model) if cfg.weights or cfg.pretrained else f"random-{cfg.seed}"
 
@@ -180,9 +179,6 @@ def run_features(
     same cache key): what a head-mode run computed is read back, and a split it never
     needed (test) is computed once and cached. Baselines fit on exactly the head's inputs.
     """
-    from stylecast.data import prepare_run_data
-    from stylecast.models import create_model, preprocessing_for
-
     cache = cache or ImageCache()
     torch.manual_seed(cfg.seed)
     rd = prepare_run_data(data, cfg, splits_csv=splits_csv, cache=cache, progress=progress)

@@ -50,6 +50,7 @@ from stylecast.training.context import PhaseContext, Progress, epoch_row, evalua
 from stylecast.training.features import compute_features, weights_key
 from stylecast.training.optim import class_weights
 from stylecast.training.state import TrainState, is_better
+from stylecast.training.warmup_head import adamw_head
 
 __all__ = [
     "C_RANGE",
@@ -244,7 +245,6 @@ def head_phase(ctx: PhaseContext, state: TrainState) -> None:
     y_tr = np.tile(ctx.rd.y[ctx.train_idx], len(views))
     if cfg.mode == "warmup":
         # Fine-tuning starts from this head: the AdamW recipe (see warmup_head's docstring).
-        from stylecast.training.warmup_head import adamw_head
 
         adamw_head(ctx, state, np.concatenate(views), y_tr)
         return

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from stylecast.training.context import PhaseContext, epoch_line, epoch_row, evaluate_logits
+from stylecast.training.features import compute_features, weights_key
 from stylecast.training.optim import make_optimizer
 from stylecast.training.state import TrainState
 
@@ -29,8 +30,6 @@ __all__ = ["adamw_head"]
 def adamw_head(ctx: PhaseContext, state: TrainState, x_tr: np.ndarray, y_tr: np.ndarray) -> None:
     """Train ``ctx.model``'s classifier on features ``x_tr`` (labels ``y_tr``) for
     ``head_epochs``, one history row per epoch, scored on the validation features."""
-    from stylecast.training.features import compute_features, weights_key
-
     cfg, model, pg = ctx.cfg, ctx.model, ctx.progress
     x_train, y_train = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
     x_va = torch.from_numpy(

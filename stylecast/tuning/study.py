@@ -63,6 +63,7 @@ from stylecast.tuning.results import (
     trials_table,
     write_outputs,
 )
+from stylecast.tuning.retrain import retrain_best
 from stylecast.tuning.space import resolve_space, space_to_json
 from stylecast.tuning.storage import open_storage, redact, resolve_storage
 from stylecast.tuning.worker import (
@@ -310,8 +311,6 @@ def _tune(
         **_defaults_trial(study),
     )
     if cfg.retrain_best:
-        from stylecast.tuning.retrain import retrain_best
-
         run, metrics, comparison = retrain_best(
             data, result, cache=cache, progress=progress, say=say, members=members
         )

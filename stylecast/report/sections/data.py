@@ -19,6 +19,7 @@ def data_section(run: RunFolder, splits: pd.DataFrame | None) -> dict[str, Any]:
     samples, duplicates, skipped files), or the error it raised, and the manifest's columns."""
     from markupsafe import Markup
 
+    # Imported per call, so a replaced stylecast.data.render_data_section is used (tests do).
     from stylecast.data import render_data_section
 
     data: dict[str, Any] = {"fragment": None, "error": None, "extra_columns": []}

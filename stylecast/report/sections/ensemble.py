@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from stylecast.ensemble import render_ensemble_section
 from stylecast.report.registry import ReportRun, Section, register_section
 from stylecast.report.sections.common import fragment
 
 
 def _build(run: ReportRun) -> dict[str, Any] | None:
-    from stylecast.ensemble import render_ensemble_section
-
     return fragment(render_ensemble_section(run.folder), "ensemble")
 
 

@@ -8,6 +8,7 @@ import contextlib
 from typing import Any
 
 from stylecast.errors import StylecastError
+from stylecast.evaluation import build_galleries, galleries_are_stale
 from stylecast.report.registry import ReportRun, Section, register_section
 from stylecast.report.sections.common import data_uri, read_json_or_none
 from stylecast.run import RunFolder
@@ -44,13 +45,10 @@ def _build(run: ReportRun) -> dict[str, Any] | None:
     if run.evaluation is None:
         return None
     folder = run.folder
-    if run.redraw_galleries:
-        from stylecast.evaluation import build_galleries, galleries_are_stale
-
-        if galleries_are_stale(folder.path):
-            # The model or the images may be gone: then embed the galleries that are there.
-            with contextlib.suppress(StylecastError):
-                build_galleries(folder.path)
+    if run.redraw_galleries and galleries_are_stale(folder.path):
+        # The model or the images may be gone: then embed the galleries that are there.
+        with contextlib.suppress(StylecastError):
+            build_galleries(folder.path)
     galleries = gallery_section(folder)
     anchors = [("evaluation", "Evaluation"), ("calibration", "Calibration")]
     if galleries:

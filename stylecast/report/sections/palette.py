@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from stylecast.palette import render_palette_section
 from stylecast.report.registry import ReportRun, Section, register_section
 from stylecast.report.sections.common import fragment
 
 
 def _build(run: ReportRun) -> dict[str, Any] | None:
-    from stylecast.palette import render_palette_section
-
     return fragment(render_palette_section(run.folder.path), "palette")
 
 
