@@ -15,6 +15,7 @@ from torch import nn
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache, RunData
 from stylecast.errors import RunError
+from stylecast.models import create_model, preprocessing_for
 from stylecast.run import Preprocessing
 from stylecast.training.distributed import SINGLE, Dist
 from stylecast.training.optim import class_weights
@@ -73,6 +74,18 @@ class PhaseContext:
     fit_idx: np.ndarray = field(init=False)
     # The teacher's logits per row of fit_idx's numbering (distillation only).
     teacher_logits: np.ndarray | None = field(init=False)
+
+    @classmethod
+    def for_run(
+        cls, rd: RunData, cfg: TrainConfig, *, device: Any, progress: Progress, **kw: Any
+    ) -> PhaseContext:
+        """A new network of ``cfg.model`` for ``rd``'s classes (ImageNet weights as ``cfg``
+        says) and the context a phase trains it in (``kw``: cache, dist, soft)."""
+        model = create_model(
+            cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights
+        )
+        prep = preprocessing_for(cfg.model, cfg.img_size)
+        return cls(model, rd, cfg, prep, device, progress, **kw)
 
     def __post_init__(self) -> None:
         tr, va = self.rd.indices("train"), self.rd.indices("val")

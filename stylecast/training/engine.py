@@ -37,7 +37,7 @@ from stylecast.config import TrainConfig, config_to_yaml
 from stylecast.data import ImageCache, prepare_run_data
 from stylecast.errors import ConfigError, RunError
 from stylecast.fileio import atomic_write_json, atomic_write_text
-from stylecast.models import create_model, model_summary, preprocessing_for, save_model
+from stylecast.models import model_summary, save_model
 from stylecast.records import EpochRecord, SkippedFile
 from stylecast.run import ModelInfo, RunFolder, RunInfo
 from stylecast.training.context import PhaseContext, Progress
@@ -166,17 +166,8 @@ def train(
             "the processes of this job made different splits of the data: every machine "
             "must see the same images at the same path (and, to resume, the same run folder)"
         )
-    model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
-    ctx = PhaseContext(
-        model=model,
-        rd=rd,
-        cfg=cfg,
-        prep=preprocessing_for(cfg.model, cfg.img_size),
-        device=device,
-        progress=say,
-        cache=cache,
-        dist=dist,
-        soft=soft_targets,
+    ctx = PhaseContext.for_run(
+        rd, cfg, device=device, progress=say, cache=cache, dist=dist, soft=soft_targets
     )
     source = Path(data).resolve()
     created_dir = not run.path.exists()

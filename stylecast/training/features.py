@@ -20,7 +20,7 @@ from torch import nn
 from stylecast.config import TrainConfig
 from stylecast.data import ImageCache, prepare_run_data
 from stylecast.fileio import atomic_path, atomic_write_json, read_json
-from stylecast.models import create_model, preprocessing_for, state_dict_digest
+from stylecast.models import state_dict_digest
 from stylecast.training.context import PhaseContext, Progress
 from stylecast.training.tensors import augment_batch, to_input
 
@@ -182,17 +182,10 @@ def run_features(
     cache = cache or ImageCache()
     torch.manual_seed(cfg.seed)
     rd = prepare_run_data(data, cfg, splits_csv=splits_csv, cache=cache, progress=progress)
-    model = create_model(cfg.model, len(rd.classes), pretrained=cfg.pretrained, weights=cfg.weights)
-    ctx = PhaseContext(
-        model=model,
-        rd=rd,
-        cfg=cfg,
-        prep=preprocessing_for(cfg.model, cfg.img_size),
-        device=torch.device("cpu"),
-        progress=Progress(progress),
-        cache=cache,
+    ctx = PhaseContext.for_run(
+        rd, cfg, device=torch.device("cpu"), progress=Progress(progress), cache=cache
     )
-    key = weights_key(model, cfg)
+    key = weights_key(ctx.model, cfg)
     idx = {s: rd.indices(s) for s in splits}
     return RunFeatures(
         classes=list(rd.classes),
