@@ -14,6 +14,7 @@ _EXPORTS = {
     "SPLITS": "stylecast.data.sources",
     "Dataset": "stylecast.data.sources",
     "discover": "stylecast.data.sources",
+    "run_columns": "stylecast.data.sources",
     "printable_path": "stylecast.data.sources",
     "letterbox": "stylecast.data.decode",
     "load_image": "stylecast.data.decode",

@@ -23,6 +23,7 @@ import pandas as pd
 from stylecast.errors import DataError
 
 __all__ = [
+    "run_columns",
     "IMAGE_EXTENSIONS",
     "SPLITS",
     "Dataset",
@@ -364,3 +365,17 @@ def resolve_group_column(ds: Dataset, group_column: str | None) -> str | None:
             f"{', '.join(c for c in ds.table.columns if c != 'path')}"
         )
     return group_column
+
+
+def run_columns(config_file: str | os.PathLike[str]) -> tuple[str, str]:
+    """The manifest columns ``(path, label)`` a run was trained with (its config.yaml's
+    ``path_column`` and ``label_column``), so that other data of the same kind is read the
+    same way; ``("path", "label")`` for a run without them."""
+    from stylecast.config import TrainConfig, load_config
+    from stylecast.errors import StylecastError
+
+    try:
+        cfg = load_config(TrainConfig, Path(config_file))
+    except (StylecastError, OSError):
+        return "path", "label"
+    return cfg.path_column, cfg.label_column

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from stylecast.config import EvaluateConfig
-from stylecast.data import ImageCache, discover, prepare_images
+from stylecast.data import ImageCache, discover, prepare_images, run_columns
 from stylecast.ensemble import MemberLogits, combine_logits, member_disagreement, member_probs
 from stylecast.errors import DataError
 from stylecast.evaluation.breakdown import accuracy_by
@@ -119,7 +119,8 @@ def _rows_for(run: RunFolder, data: str | os.PathLike[str] | None, classes: list
         name = "test" if (splits["split"] == "test").any() else "val"
         val = splits[splits["split"] == "val"] if name == "test" else None
         return _Rows(splits[splits["split"] == name].reset_index(drop=True), name, val, root)
-    ds = discover(data, min_classes=1)
+    path_column, label_column = run_columns(run.config_file)
+    ds = discover(data, min_classes=1, path_column=path_column, label_column=label_column)
     unknown = sorted(set(ds.table["label"]) - set(classes))
     if unknown:
         raise DataError(

@@ -223,6 +223,7 @@ def predict_batch(
 
     Unreadable files are skipped and listed; DataError when none can be read.
     """
+    from stylecast.data import run_columns
     from stylecast.evaluation import softmax
     from stylecast.models import load_model
     from stylecast.run import RunFolder
@@ -233,7 +234,7 @@ def predict_batch(
     folder.require_finished()  # still training, or stopped with a checkpoint: say so
     model, info = load_model(folder.path)
     classes, prep = list(info.classes), info.preprocessing
-    inp = read_prediction_input(images)
+    inp = read_prediction_input(images, run_columns(folder.config_file)[0])
     if opts.palette:
         _check_palette_columns(inp)
     taken = [c for c in ("disagreement", "member_std") if c in inp.columns]

@@ -70,11 +70,14 @@ def _manifest_file(items: Sequence[str | os.PathLike[str]]) -> Path | None:
     return None
 
 
-def read_prediction_input(items: Sequence[str | os.PathLike[str]]) -> PredictionInput:
-    """Resolve the command line's IMAGES: a manifest, or image files and folders."""
+def read_prediction_input(
+    items: Sequence[str | os.PathLike[str]], path_column: str = "path"
+) -> PredictionInput:
+    """Resolve the command line's IMAGES: a manifest (its images in ``path_column``, the
+    run's ``--path-column``), or image files and folders."""
     manifest = _manifest_file(items)
     if manifest is not None:
-        return _from_manifest(manifest)
+        return _from_manifest(manifest, path_column)
     files = expand_image_paths(items)
     if not files:
         raise DataError("no images to predict: give image files or folders holding images")
@@ -102,8 +105,15 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"cannot read manifest {path}: {exc}") from None
 
 
-def _from_manifest(manifest: Path) -> PredictionInput:
+def _from_manifest(manifest: Path, path_column: str = "path") -> PredictionInput:
     df = _read_table(manifest)
+    if path_column != "path":
+        if path_column not in df.columns:
+            raise DataError(
+                f"manifest {manifest} has no column {path_column!r}, which the run was "
+                f"trained with (--path-column); its columns: {', '.join(map(str, df.columns))}"
+            )
+        df = df.assign(path=df[path_column])
     if "path" not in df.columns:
         raise DataError(
             f"manifest {manifest} needs a 'path' column (it has "
