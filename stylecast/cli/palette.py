@@ -11,6 +11,7 @@ from stylecast.cli.common import (
     add_quiet_option,
     config_from_args,
 )
+from stylecast.config import ManifestColumns
 from stylecast.config_fields import check_fields, option
 from stylecast.palette.config import PaletteConfig
 
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p, "folder for the files (default: the run folder, or runs/palette-<data name>)", "DIR"
     )
     add_config_options(p, PaletteConfig)
+    add_config_options(p, ManifestColumns)
     add_config_options(p, PaletteRun, skip=("by",))
     add_quiet_option(p, "no progress bar")
     p.set_defaults(func=_palette)
@@ -59,6 +61,7 @@ def _palette(args: argparse.Namespace) -> int:
     from stylecast.run import RunFolder
 
     run = config_from_args(PaletteRun, args)
+    manifest = config_from_args(ManifestColumns, args)
     result = palette(
         args.data,
         list(run.by),
@@ -66,6 +69,7 @@ def _palette(args: argparse.Namespace) -> int:
         config=config_from_args(PaletteConfig, args),
         workers=run.workers,
         progress=not args.quiet,
+        columns=(manifest.path_column, manifest.label_column),
     )
     print(format_palettes(result))
     if RunFolder(result.out).has_model():

@@ -68,7 +68,7 @@ class _Source:
     run: RunFolder | None
 
 
-def _source(data: str | os.PathLike[str]) -> _Source:
+def _source(data: str | os.PathLike[str], columns: tuple[str, str] = ("path", "label")) -> _Source:
     path = Path(data).expanduser()
     run = RunFolder(path)
     if path.is_dir() and run.splits_file.is_file() and run.info_file.is_file():
@@ -79,7 +79,7 @@ def _source(data: str | os.PathLike[str]) -> _Source:
         return _Source(table, path.resolve().name, run)
     from stylecast.data import discover
 
-    ds = discover(path, min_classes=1)
+    ds = discover(path, min_classes=1, path_column=columns[0], label_column=columns[1])
     table = ds.table.rename(columns={"path": "abspath"})
     name = path.resolve().parent.name if path.is_file() else path.resolve().name
     return _Source(table, name, None)
@@ -170,15 +170,19 @@ def palette(
     config: PaletteConfig | None = None,
     workers: int | None = None,
     progress: bool = True,
+    columns: tuple[str, str] = ("path", "label"),
 ) -> PaletteResult:
     """Palettes of every image of ``data`` and of its groups by each column of ``by``.
+
+    ``columns``: a manifest's columns of image paths and labels (``--path-column``,
+    ``--label-column``).
 
     Unreadable images are listed in ``skipped`` (and in the summary), never fatal; a
     column of ``by`` that the data lacks is a ConfigError naming the columns there are.
     """
     cfg = config or PaletteConfig()
     t0 = time.perf_counter()
-    src = _source(data)
+    src = _source(data, columns)
     table = src.table
     columns = [c for c in table.columns if c not in ("abspath", "relpath")]
     by = list(dict.fromkeys(by))
