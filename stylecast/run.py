@@ -63,6 +63,7 @@ class RunFolder:
     EVALUATIONS = "evaluations"  # scores of other data, one folder each
     SHIFT = "shift.json"  # the shift check of other data (in its evaluations/<name>/ folder)
     SHIFT_REFERENCE = "shift_reference.npz"  # training images' features for the shift check
+    FAMILIARITY = "familiarity_reference.npz"  # held-out features for serve's unusual-photo flag
     # `stylecast export`: the ONNX model (uint8 NHWC letterboxed pixels in, logits out), its
     # int8 twin (kept aside under the rejected name when it loses accuracy), and what was checked.
     ONNX = "model.onnx"
@@ -186,6 +187,10 @@ class RunFolder:
     @property
     def shift_reference_file(self) -> Path:
         return self.path / self.SHIFT_REFERENCE
+
+    @property
+    def familiarity_file(self) -> Path:
+        return self.path / self.FAMILIARITY
 
     @property
     def onnx_file(self) -> Path:

@@ -7,7 +7,9 @@ anyway (one forward pass gives the logits and the features; nothing runs twice).
 
 - **reference**: the features of up to :data:`MAX_REFERENCE` of the run's held-out images
   (its ``val`` and ``test`` splits; a fine-tuned model's features of its own training images
-  sit closer than new garments would), computed once when the server starts;
+  sit closer than new garments would), computed at the first start and kept in
+  ``RUN/familiarity_reference.npz`` with its stamp (weights, feature model, images) and a
+  digest, both checked before a later start uses it;
 - **distance**: the mean cosine distance of an image's L2-normalised features to its
   :data:`K` nearest reference images;
 - **threshold**: the 99th percentile of the reference images' own leave-one-out distances.
@@ -24,12 +26,17 @@ for it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from stylecast.data import file_digest
+from stylecast.fileio import atomic_path
 
 __all__ = ["K", "MAX_REFERENCE", "Familiarity", "FeatureModel", "feature_model"]
 
@@ -245,9 +252,16 @@ def build_familiarity(
         present = [p for p in paths if p.is_file()]
         if len(present) < max(2, len(paths) // 2):
             return Familiarity(None, f"the run's images are gone from {run.image_root().name}/")
-        if say is not None:
-            say(f"computing the out-of-domain reference from {len(present)} of the run's images")
-        feats = _batched(model, predictor, present)
+        stamp = _stamp(run, model, present)
+        feats = _load_reference(run, stamp)
+        if feats is None:
+            if say is not None:
+                say(
+                    f"computing the out-of-domain reference from {len(present)} of the run's "
+                    f"images (kept in {run.FAMILIARITY} for later starts)"
+                )
+            feats = _batched(model, predictor, present)
+            _save_reference(run, stamp, feats)
         fam = Familiarity(feats, features=model.describe)
         if key is not None:
             _CACHE[key] = fam
@@ -257,3 +271,40 @@ def build_familiarity(
 def _batched(model: FeatureModel, predictor: Any, paths: Sequence[Path]) -> np.ndarray:
     out = [model(predictor.pixels(list(paths[i : i + 32])))[1] for i in range(0, len(paths), 32)]
     return np.concatenate(out)
+
+
+def _stamp(run: Any, model: FeatureModel, paths: Sequence[Path]) -> str:
+    """What the reference depends on: the weights' content, the feature model and the
+    images (their names and sizes)."""
+    h = hashlib.sha256()
+    h.update(file_digest(run.weights_file).encode())
+    h.update(model.describe.encode())
+    for p in paths:
+        h.update(f"{p.name}:{p.stat().st_size};".encode())
+    return h.hexdigest()
+
+
+def _digest(feats: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(feats, dtype=np.float32).tobytes()).hexdigest()
+
+
+def _load_reference(run: Any, stamp: str) -> np.ndarray | None:
+    """The kept reference when it was made for ``stamp`` and is intact, else None."""
+    try:
+        with np.load(run.familiarity_file, allow_pickle=False) as z:
+            if str(z["stamp"]) != stamp:
+                return None
+            feats = np.asarray(z["features"], dtype=np.float32)
+            return feats if str(z["digest"]) == _digest(feats) else None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # absent, cut short or not ours: computed again
+
+
+def _save_reference(run: Any, stamp: str, feats: np.ndarray) -> None:
+    """Keep the reference in the run (atomically); a folder that cannot be written is fine."""
+    feats = np.asarray(feats, dtype=np.float32)
+    try:
+        with atomic_path(run.familiarity_file, suffix=".npz") as tmp:  # numpy adds .npz
+            np.savez(tmp, features=feats, stamp=np.array(stamp), digest=np.array(_digest(feats)))
+    except OSError:
+        return

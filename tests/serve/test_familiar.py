@@ -135,3 +135,35 @@ def test_threshold_is_the_99th_percentile_of_leave_one_out_distances() -> None:
     assert all(s["unusual"] and s["percentile"] == 100.0 for s in far)
     assert fam.card()["k"] == 5 and fam.card()["reference_images"] == 200
     assert Familiarity(None, "why").score(ref[:2]) == [None, None]
+
+
+def test_the_reference_is_kept_in_the_run_and_checked(serve_run: Path, tmp_path: Path) -> None:
+    """Computed once and kept in RUN/familiarity_reference.npz; a later start reads it, a
+    damaged or foreign file is recomputed, never trusted."""
+    import shutil
+
+    from stylecast.inference import Predictor
+    from stylecast.run import RunFolder
+    from stylecast.serve import familiar
+
+    shutil.copytree(serve_run, tmp_path / "run")
+    run = RunFolder(tmp_path / "run")
+    run.familiarity_file.unlink(missing_ok=True)
+    predictor = Predictor.from_run(run.path, "torch")
+    model = familiar.feature_model(predictor)
+    said: list[str] = []
+    first = familiar.build_familiarity(run, predictor, model, said.append)
+    assert run.familiarity_file.is_file() and len(said) == 1 and "computing" in said[0]
+    familiar._CACHE.clear()
+    said.clear()
+    again = familiar.build_familiarity(run, predictor, model, said.append)
+    assert said == [] and np.allclose(again.reference, first.reference)
+    assert again.threshold == first.threshold
+    with np.load(run.familiarity_file) as z:
+        kept = {k: z[k] for k in z.files}
+    kept["features"] = np.ones_like(kept["features"])  # the digest no longer matches
+    np.savez(run.familiarity_file, **kept)
+    familiar._CACHE.clear()
+    said.clear()
+    third = familiar.build_familiarity(run, predictor, model, said.append)
+    assert len(said) == 1 and np.allclose(third.reference, first.reference)
