@@ -62,27 +62,25 @@ def test_a_read_only_run_is_served_with_torch(fresh_run: Path) -> None:
         fresh_run.chmod(0o755)
 
 
-def test_first_start_exports_and_the_server_runs_onnx(fresh_run: Path, photos) -> None:  # noqa: ANN001
+def test_first_start_exports_and_the_server_runs_onnx(first_start, photos) -> None:  # noqa: ANN001
     from stylecast.inference import Predictor
     from stylecast.serve.service import ModelService
 
-    before = {p.name for p in fresh_run.iterdir()}
-    said: list[str] = []
-    onnx = export_on_start(fresh_run, ServeSettings(), say=said.append)
-    assert onnx == fresh_run / "model.onnx" and onnx.is_file()
-    assert {p.name for p in fresh_run.iterdir()} - before == {"model.onnx", "export.json"}
-    assert said[0].startswith(f"exporting {fresh_run} to ONNX once")
+    run, added, said = first_start  # export_on_start on a copy of a run never exported
+    assert (run / "model.onnx").is_file()
+    assert added == {"model.onnx", "export.json"}
+    assert said[0].startswith(f"exporting {run} to ONNX once")
     assert (
         said[-1].startswith("exported model.onnx in ")
         and "agrees with torch on 100.0%" in (said[-1])
     )
-    service = ModelService.load(fresh_run, ServeSettings())
+    service = ModelService.load(run, ServeSettings())
     assert service.card["model"]["backend"].startswith("ONNX Runtime fp32")
-    torch_proba = Predictor.from_run(fresh_run, "torch").predict_proba(photos)
+    torch_proba = Predictor.from_run(run, "torch").predict_proba(photos)
     assert service.predictor.predict_proba(photos) == pytest.approx(torch_proba, abs=1e-4)
     # The second start finds the export and does nothing.
-    said.clear()
-    assert export_on_start(fresh_run, ServeSettings(), say=said.append) is None
+    said = []
+    assert export_on_start(run, ServeSettings(), say=said.append) is None
     assert said == []
 
 

@@ -40,24 +40,14 @@ def held_out(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_non_garments_are_unusual_and_garments_are_not(
-    serve_run: Path, held_out: list[Path], backend: str, tmp_path: Path
+    serve_run: Path, held_out: list[Path], backend: str, request: pytest.FixtureRequest
 ) -> None:
     from fastapi.testclient import TestClient
 
     from stylecast.serve import ServeSettings, create_app
 
-    run = serve_run
-    if backend == "onnx":
-        pytest.importorskip("onnxruntime")
-        pytest.importorskip("onnxscript")
-        import shutil
-
-        from stylecast.export import export_run
-
-        run = tmp_path / "run"
-        shutil.copytree(serve_run, run)
-        if not (run / "model.onnx").exists():
-            export_run(run)
+    # onnx: the run as a first start exported it (shared with tests/serve/test_backend.py)
+    run = request.getfixturevalue("first_start")[0] if backend == "onnx" else serve_run
     app = create_app(run, settings=ServeSettings(backend=backend))
     with TestClient(app) as client:
         card = client.get("/api/model").json()["familiarity"]
