@@ -30,8 +30,9 @@ class OnnxEngine:
         return f"ONNX Runtime {'int8' if self.int8 else 'fp32'} ({self.runtime.path.name})"
 
 
-def onnx_engine(run: Any, backend: str) -> OnnxEngine | None:
-    """The run's usable export for ``backend``, or None for torch.
+def onnx_engine(run: Any, backend: str, threads: int | None = None) -> OnnxEngine | None:
+    """The run's usable export for ``backend``, or None for torch (``threads``: ONNX
+    Runtime's intra-op threads, default one per usable core).
 
     ``auto`` takes ``model.onnx`` when ``stylecast export`` wrote one that matches the run's
     weights and ONNX Runtime is installed (a stale export is named in one line on stderr);
@@ -41,11 +42,11 @@ def onnx_engine(run: Any, backend: str) -> OnnxEngine | None:
         return None
     if backend in ("onnx", "onnx-int8"):
         int8 = backend == "onnx-int8"
-        return OnnxEngine(load_onnx(run, int8=int8), int8)
+        return OnnxEngine(load_onnx(run, int8=int8, threads=threads), int8)
     if find_export(run) is None:
         return None
     try:
-        return OnnxEngine(load_onnx(run), False)
+        return OnnxEngine(load_onnx(run, threads=threads), False)
     except MissingDependencyError:
         return None  # exported, but ONNX Runtime is not installed here: torch it is
 

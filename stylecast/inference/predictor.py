@@ -49,20 +49,25 @@ class Predictor:
 
     @classmethod
     def from_run(
-        cls, run: str | os.PathLike[str], backend: str = "auto", device: str = "cpu"
+        cls,
+        run: str | os.PathLike[str],
+        backend: str = "auto",
+        device: str = "cpu",
+        threads: int | None = None,
     ) -> Predictor:
         """The model of a trained run folder (RunError when it holds none).
 
         ``backend``: ``auto`` uses the run's ONNX export when one matches its weights (and
         ONNX Runtime is installed), ``torch``, ``onnx`` or ``onnx-int8`` insist. ``device``
         (``cpu``, ``cuda`` or ``auto``) is where torch runs the model (and Grad-CAM).
+        ``threads``: ONNX Runtime's threads per call (default: one per usable core).
         """
         from stylecast.export.engine import onnx_engine
         from stylecast.training import resolve_device
 
         RunFolder(run).require_finished()  # a half-trained model answers nothing reliably
         model, info = load_model(run)
-        return cls(model, info, onnx_engine(run, backend), resolve_device(device))
+        return cls(model, info, onnx_engine(run, backend, threads), resolve_device(device))
 
     def pixels(self, images: Sequence[ImageLike]) -> np.ndarray:
         """The model's input: each image letterboxed to ``img_size``, ``(N, S, S, 3)`` uint8.

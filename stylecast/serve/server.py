@@ -39,6 +39,7 @@ def serve(
             "stylecast serve needs uvicorn: pip install 'stylecast[serve]'"
         ) from None
     from stylecast.serve.app import create_app
+    from stylecast.serve.service import model_threads
 
     settings = settings or ServeSettings()
     _check_port(host, port)  # before the model loads: a taken port is one line, at once
@@ -46,6 +47,11 @@ def serve(
 
     export_on_start(run, settings)  # a run straight from `train`, on a CPU: ONNX Runtime
     app = create_app(run, settings=settings)
+    threads = model_threads(settings.workers)
+    if threads is not None:  # torch's threads are the process's: share them out here
+        import torch
+
+        torch.set_num_threads(threads)
     settle_heap()
     url = server_url(host, port)
     print(f"serving {app.state.service.card['run']} at {url} (API docs: {url}docs)", flush=True)

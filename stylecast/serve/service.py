@@ -17,13 +17,23 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from stylecast.errors import RunError
+from stylecast.export.runtime import usable_cores
 from stylecast.run import RunFolder
 from stylecast.serve.card import build_card
 from stylecast.serve.familiar import Familiarity, build_familiarity, feature_model
 from stylecast.serve.images import Decoded, png_data_uri
 from stylecast.serve.settings import ServeSettings
 
-__all__ = ["ModelService", "ProbabilityModel"]
+__all__ = ["ModelService", "ProbabilityModel", "model_threads"]
+
+
+def model_threads(workers: int) -> int | None:
+    """Threads for one model call when ``workers`` calls may run at once: the usable cores
+    shared out among them (as Triton's instances share a machine), at least one each; None
+    (every core) for a single worker."""
+    if workers <= 1:
+        return None
+    return max(1, usable_cores() // workers)
 
 
 def _stderr(line: str) -> None:
@@ -85,7 +95,8 @@ class ModelService:
             )
         from stylecast.inference import Predictor  # torch: only once the run holds a model
 
-        predictor = Predictor.from_run(run, settings.backend, settings.device)
+        threads = model_threads(settings.workers)
+        predictor = Predictor.from_run(run, settings.backend, settings.device, threads)
         return cls(run, predictor, settings, say=say or _stderr)
 
     # -- per request ----------------------------------------------------------------------

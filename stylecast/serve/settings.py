@@ -62,10 +62,11 @@ class ServeSettings:
         high=MAX_PIXELS_CAP,
     )
     max_files: int = option(8, "images per request", metavar="N", low=1, high=256)
-    # Inference threads (torch already spreads one batch over the cores).
+    # Inference threads; each model call gets the usable cores shared out among them.
     workers: int = option(
         1,
-        "threads running the model (batches, or requests with --max-batch 1)",
+        "threads running the model (batches, or requests with --max-batch 1); each call "
+        "gets the cores divided among them",
         metavar="N",
         low=1,
         high=64,

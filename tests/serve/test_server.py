@@ -45,3 +45,20 @@ def test_serve_freezes_the_loaded_model_before_the_first_request(
     assert seen["port"] == port
     # torch, timm and the model: far more than a bare interpreter's few tens of thousands
     assert seen["frozen"] > 100_000
+
+
+def test_serve_shares_torchs_threads_out_among_the_workers(
+    serve_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    before = torch.get_num_threads()
+    try:
+        settings = ServeSettings(backend="torch", auto_export=False, workers=64)
+        serve(serve_run, settings, port=free_port(), quiet=True)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+        gc.unfreeze()
