@@ -120,8 +120,9 @@ def judge_skill(
     chosen = wape.get("selected")
     if not baselines or chosen is None:
         return ForecastSkill(by, "unjudged", chosen, baselines)
-    best = min(baselines, key=lambda m: (round(baselines[m], 12), rank[m]))
-    ordered = dict(sorted(baselines.items(), key=lambda kv: (kv[1], rank[kv[0]])))
+    # best first: the lowest WAPE (differences under 1e-12 are ties), then the simplest
+    ordered = dict(sorted(baselines.items(), key=lambda kv: (round(kv[1], 12), rank[kv[0]])))
+    best = next(iter(ordered))
     if chosen <= baselines[best] + 1e-12:
         return ForecastSkill(by, "skill", chosen, ordered, best)
     if no_skill == "none":
